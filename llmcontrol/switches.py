@@ -58,39 +58,33 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None)
 
 @dataclass(frozen=True, slots=True)
 class Switches:
-    use_local_llm: bool
-    ollama_base_url: str
-    ollama_model: str
-    ollama_fallback_enabled: bool
-    ollama_timeout_ms: int
+    """The seed's switches. The Ollama ones are None when unset: the registry's
+    values (provider base URL and timeout, local model priority) apply then."""
 
-
-DEFAULTS = {
-    "USE_LOCAL_LLM": "false",
-    "OLLAMA_BASE_URL": "http://localhost:11434",
-    "OLLAMA_MODEL": "qwen3-coder:30b",
-    "OLLAMA_FALLBACK_ENABLED": "true",
-    "OLLAMA_TIMEOUT_MS": "30000",
-}
+    use_local_llm: bool = False
+    ollama_fallback_enabled: bool = True
+    ollama_base_url: str | None = None
+    ollama_model: str | None = None
+    ollama_timeout_ms: int | None = None
 
 
 def read_switches(environ: Mapping[str, str] | None = None) -> Switches:
     """Read and strictly parse the seed's switches from the environment, now."""
     source = os.environ if environ is None else environ
 
-    def raw(name: str) -> str:
+    def raw(name: str) -> str | None:
         value = source.get(name)
-        return DEFAULTS[name] if value is None or value.strip() == "" else value
+        return None if value is None or value.strip() == "" else value
 
-    model = raw("OLLAMA_MODEL").strip()
+    base_url, model, timeout = raw("OLLAMA_BASE_URL"), raw("OLLAMA_MODEL"), raw("OLLAMA_TIMEOUT_MS")
     return Switches(
-        use_local_llm=parse_bool("USE_LOCAL_LLM", raw("USE_LOCAL_LLM")),
-        ollama_base_url=parse_url("OLLAMA_BASE_URL", raw("OLLAMA_BASE_URL")),
-        ollama_model=model,
+        use_local_llm=parse_bool("USE_LOCAL_LLM", raw("USE_LOCAL_LLM") or "false"),
         ollama_fallback_enabled=parse_bool(
-            "OLLAMA_FALLBACK_ENABLED", raw("OLLAMA_FALLBACK_ENABLED")
+            "OLLAMA_FALLBACK_ENABLED", raw("OLLAMA_FALLBACK_ENABLED") or "true"
         ),
-        ollama_timeout_ms=parse_positive_int("OLLAMA_TIMEOUT_MS", raw("OLLAMA_TIMEOUT_MS")),
+        ollama_base_url=parse_url("OLLAMA_BASE_URL", base_url) if base_url else None,
+        ollama_model=model.strip() if model else None,
+        ollama_timeout_ms=parse_positive_int("OLLAMA_TIMEOUT_MS", timeout) if timeout else None,
     )
 
 

@@ -1,0 +1,49 @@
+"""The in-process metric sink: RequestMetric rows, written in batches by the recorder thread."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from canary.models import RequestMetric
+from llmcontrol.client.metrics import BatchingRecorder, MetricRecord
+
+FIELDS = [f.name for f in RequestMetric._meta.concrete_fields if f.name not in ("id", "source")]
+
+
+class DatabaseSink:
+    def __init__(self, source: str = "") -> None:
+        self.source = source
+
+    def write(self, records: Sequence[MetricRecord]) -> None:
+        rows = [
+            RequestMetric(source=self.source, **{name: getattr(r, name) for name in FIELDS})
+            for r in records
+        ]
+        try:
+            with transaction.atomic():
+                RequestMetric.objects.bulk_create(rows)
+        finally:
+            # This runs on the recorder's own thread: release its connection rather
+            # than hold one open per process between batches.
+            if not connection.in_atomic_block:
+                connection.close()
+
+
+_recorder: BatchingRecorder | None = None
+
+
+def database_recorder() -> BatchingRecorder:
+    global _recorder
+    if _recorder is None:
+        import os
+        import socket
+
+        _recorder = BatchingRecorder(
+            DatabaseSink(source=f"{socket.gethostname()}:{os.getpid()}"),
+            batch_size=settings.METRICS_BATCH_SIZE,
+            flush_interval=settings.METRICS_FLUSH_INTERVAL,
+        )
+    return _recorder

@@ -1,0 +1,16 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from registry.actions import seed_defaults
+
+
+class Command(BaseCommand):
+    help = "Create the seed's providers, models and routing rules where missing (never overwrites edits)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        created = seed_defaults()
+        self.stdout.write(
+            f"registry seeded: {created['providers']} provider(s), {created['models']} model(s), "
+            f"{created['rules']} rule(s) created"
+        )
