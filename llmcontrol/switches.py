@@ -68,12 +68,33 @@ class Switches:
     ollama_timeout_ms: int | None = None
 
 
+SWITCH_NAMES = ("USE_LOCAL_LLM", "OLLAMA_FALLBACK_ENABLED", "OLLAMA_BASE_URL", "OLLAMA_MODEL",
+                "OLLAMA_TIMEOUT_MS")
+_parsed: dict[tuple[str | None, ...], Switches] = {}
+
+
 def read_switches(environ: Mapping[str, str] | None = None) -> Switches:
-    """Read and strictly parse the seed's switches from the environment, now."""
+    """Read and strictly parse the seed's switches from the environment, now.
+
+    The environment is read on every call; parsing is remembered per distinct
+    set of raw values, so a call pays for five dict look-ups, not for parsing.
+    """
     source = os.environ if environ is None else environ
+    raw_values = tuple(source.get(name) for name in SWITCH_NAMES)
+    cached = _parsed.get(raw_values)
+    if cached is None:
+        cached = _parse_switches(raw_values)
+        if len(_parsed) > 64:  # bounded: the environment rarely changes
+            _parsed.clear()
+        _parsed[raw_values] = cached
+    return cached
+
+
+def _parse_switches(raw_values: tuple[str | None, ...]) -> Switches:
+    values = dict(zip(SWITCH_NAMES, raw_values, strict=True))
 
     def raw(name: str) -> str | None:
-        value = source.get(name)
+        value = values[name]
         return None if value is None or value.strip() == "" else value
 
     base_url, model, timeout = raw("OLLAMA_BASE_URL"), raw("OLLAMA_MODEL"), raw("OLLAMA_TIMEOUT_MS")

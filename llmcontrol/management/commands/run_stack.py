@@ -1,0 +1,100 @@
+"""Start the product on its embedded defaults: the bundled local model (when no Ollama
+answers) and the ASGI server; stop them all together on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from llmcontrol.switches import read_switches
+from registry.defaults import LLAMACPP_PORT
+
+BUNDLED_MODEL_ALIAS = "smollm2-135m-instruct"
+
+
+class Command(BaseCommand):
+    help = "Run llmcontrol: the bundled SmolLM2 server (if no Ollama answers) and the web server."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-local-model", action="store_true",
+                            help="do not start the bundled model even if no Ollama answers")
+
+    def handle(self, *args: Any, host: str, port: int, no_local_model: bool, **options: Any) -> None:
+        children: list[subprocess.Popen[bytes]] = []
+
+        def stop(*_: object) -> None:
+            for child in reversed(children):
+                if child.poll() is None:
+                    child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+        signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+        try:
+            if not no_local_model:
+                local = self._local_model()
+                if local:
+                    children.append(local)
+            self.stdout.write(self.style.SUCCESS(
+                f"llmcontrol on http://{host}:{port}/admin/  (Ctrl-C stops everything)"))
+            server = subprocess.Popen([sys.executable, "-m", "uvicorn", "llmcontrol.asgi:application",
+                                       "--host", host, "--port", str(port)])
+            children.append(server)
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+
+    def _local_model(self) -> subprocess.Popen[bytes] | None:
+        ollama_url = read_switches().ollama_base_url or "http://localhost:11434"
+        try:
+            httpx.get(f"{ollama_url}/api/version", timeout=1.0).raise_for_status()
+        except httpx.HTTPError:
+            pass
+        else:
+            self.stdout.write(f"Ollama answers at {ollama_url}; the bundled model is not started.")
+            return None
+        local_url = f"http://127.0.0.1:{LLAMACPP_PORT}"
+        if _answers(f"{local_url}/v1/models"):
+            self.stdout.write(f"a local model server already answers at {local_url}")
+            return None
+        from llmcontrol.providers.local_model import find_smollm2_gguf
+
+        gguf = find_smollm2_gguf()
+        self.stdout.write(f"No Ollama at {ollama_url}: starting the bundled {gguf.name} "
+                          f"on {local_url} (provider llamacpp-local)")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+             "--model_alias", BUNDLED_MODEL_ALIAS, "--host", "127.0.0.1",
+             "--port", str(LLAMACPP_PORT), "--n_ctx", "2048", "--verbose", "false"],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                raise CommandError(f"the bundled model server exited with code {child.returncode}")
+            if _answers(f"{local_url}/v1/models"):
+                self.stdout.write("bundled model ready")
+                return child
+            time.sleep(0.5)
+        child.terminate()
+        raise CommandError("the bundled model server did not answer within 120 s")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
