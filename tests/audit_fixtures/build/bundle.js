@@ -1,0 +1,2 @@
+import Anthropic from "@anthropic-ai/sdk";
+new Anthropic().messages.create({ model: "claude-3-5-haiku-latest" });
