@@ -53,3 +53,118 @@ class RequestMetric(models.Model):
     def __str__(self) -> str:
         outcome = "ok" if self.success else self.error_type or "error"
         return f"{self.tier} {self.routed_to} {self.provider}/{self.model} {outcome}"
+
+
+class RolloutStatus(models.TextChoices):
+    ROLLING = "rolling", "rolling"
+    PAUSED = "paused", "paused"
+    ROLLED_BACK = "rolled_back", "rolled back"
+    COMPLETE = "complete", "complete"
+
+
+class TransitionReason(models.TextChoices):
+    MANUAL = "manual", "manual advance"
+    MANUAL_SET = "manual_set", "manual set stage"
+    AUTO_ADVANCE = "auto_advance", "automatic advance"
+    QUALITY_GATE_ROLLBACK = "quality_gate_rollback", "quality gate rollback"
+    CONSECUTIVE_FAILURES = "consecutive_failures", "consecutive failures"
+    API_REQUEST = "api_request", "API request"
+    PAUSE = "pause", "pause"
+    RESUME = "resume", "resume"
+
+
+DEFAULT_LADDER = [0, 5, 25, 50, 100]
+
+
+def default_ladder() -> list[int]:
+    return list(DEFAULT_LADDER)
+
+
+class Rollout(models.Model):
+    """One per local-eligible tier: how much of its traffic goes to the local candidate.
+
+    Changed only by `canary.actions`, under a row lock, with a Transition row.
+    """
+
+    tier = models.CharField(max_length=16, unique=True)
+    candidate = models.ForeignKey(
+        "registry.Model", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The local model under test.",
+    )
+    baseline = models.ForeignKey(
+        "registry.Model", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The cloud model it is compared with.",
+    )
+    stage = models.PositiveSmallIntegerField(default=0, help_text="% of the tier's traffic sent local.")
+    ladder = models.JSONField(default=default_ladder, help_text="Stages in order, from 0 to 100.")
+    status = models.CharField(max_length=16, choices=RolloutStatus.choices,
+                              default=RolloutStatus.PAUSED)
+    # Gate settings
+    error_rate_ceiling = models.FloatField(default=0.05)
+    baseline_error_margin = models.FloatField(
+        default=0.02, help_text="How much worse than the baseline's error rate the candidate may be.")
+    latency_multiplier = models.FloatField(default=2.0, help_text="Candidate p95 ≤ this × baseline p95.")
+    min_samples = models.PositiveIntegerField(default=50, help_text="Per arm, before a PASS.")
+    window_minutes = models.PositiveIntegerField(default=60, help_text="Evidence window.")
+    consecutive_failure_limit = models.PositiveSmallIntegerField(default=3)
+    json_invalid_ceiling = models.FloatField(default=0.05)
+    think_leak_ceiling = models.FloatField(default=0.01)
+    empty_answer_ceiling = models.FloatField(default=0.05)
+    auto_advance = models.BooleanField(default=False)
+    min_dwell_minutes = models.PositiveIntegerField(default=30, help_text="Minimum time per stage.")
+    # State
+    stage_entered_at = models.DateTimeField(auto_now_add=True)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    last_verdict = models.CharField(max_length=16, blank=True)
+    last_evidence = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tier"]
+
+    def __str__(self) -> str:
+        return f"{self.tier} rollout at {self.stage}% ({self.status})"
+
+
+class ProviderHealth(models.Model):
+    """The last free health signal of each local provider (model listings, no completion)."""
+
+    provider = models.OneToOneField("registry.Provider", on_delete=models.CASCADE,
+                                    related_name="health")
+    ok = models.BooleanField()
+    detail = models.CharField(max_length=500)
+    models_available = models.JSONField(default=list)
+    models_loaded = models.JSONField(default=list)
+    latency_ms = models.FloatField()
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "provider health"
+
+    def __str__(self) -> str:
+        return f"{self.provider.key}: {'up' if self.ok else 'down'}"
+
+
+class Transition(models.Model):
+    """Append-only log of every rollout change, written in the change's transaction."""
+
+    rollout = models.ForeignKey(Rollout, on_delete=models.CASCADE, related_name="transitions")
+    from_stage = models.PositiveSmallIntegerField()
+    to_stage = models.PositiveSmallIntegerField()
+    from_status = models.CharField(max_length=16, choices=RolloutStatus.choices)
+    to_status = models.CharField(max_length=16, choices=RolloutStatus.choices)
+    reason = models.CharField(max_length=32, choices=TransitionReason.choices)
+    actor = models.CharField(max_length=150)
+    note = models.TextField(blank=True)
+    forced = models.BooleanField(default=False)
+    evidence = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["rollout", "-created_at"], name="transition_history")]
+
+    def __str__(self) -> str:
+        return (f"{self.rollout.tier}: {self.from_stage}% {self.from_status} → "
+                f"{self.to_stage}% {self.to_status} ({self.reason})")

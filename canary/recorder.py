@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import connection, transaction
 
+from canary.fastpath import after_batch
 from canary.models import RequestMetric
 from llmcontrol.client.metrics import BatchingRecorder, MetricRecord
 
@@ -45,5 +46,6 @@ def database_recorder() -> BatchingRecorder:
             DatabaseSink(source=f"{socket.gethostname()}:{os.getpid()}"),
             batch_size=settings.METRICS_BATCH_SIZE,
             flush_interval=settings.METRICS_FLUSH_INTERVAL,
+            on_written=after_batch,
         )
     return _recorder

@@ -133,6 +133,7 @@ REGISTRY_SNAPSHOT_TTL = env.float("REGISTRY_SNAPSHOT_TTL", default=300.0)
 # Metrics are buffered and written by a background thread in batches.
 METRICS_FLUSH_INTERVAL = env.float("METRICS_FLUSH_INTERVAL", default=0.5)
 METRICS_BATCH_SIZE = env.int("METRICS_BATCH_SIZE", default=500)
+METRICS_RETENTION_DAYS = env.int("METRICS_RETENTION_DAYS", default=30)
 
 LOGGING = {
     "version": 1,

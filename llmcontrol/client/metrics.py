@@ -102,7 +102,9 @@ class BatchingRecorder:
         self._queue.append(record)
         if self._thread is None:
             self._start()
-        if len(self._queue) >= self.batch_size:
+        # A local failure may be the third in a row: write it now so the rollout's
+        # fast path sees it right after the request, not at the next flush tick.
+        if len(self._queue) >= self.batch_size or (record.routed_to == "local" and not record.success):
             self._wake.set()
 
     def pending(self) -> int:
@@ -169,7 +171,10 @@ class BatchingRecorder:
             logger.warning("metric writes recovered")
             self._failing = False
         if self.on_written:
-            self.on_written(batch)
+            try:
+                self.on_written(batch)
+            except Exception:
+                logger.exception("metric post-write hook failed")
         self._writing = False
         with self._idle:
             self._idle.notify_all()

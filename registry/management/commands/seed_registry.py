@@ -9,8 +9,11 @@ class Command(BaseCommand):
     help = "Create the seed's providers, models and routing rules where missing (never overwrites edits)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from canary.actions import ensure_default_rollouts
+
         created = seed_defaults()
+        rollouts = ensure_default_rollouts()
         self.stdout.write(
             f"registry seeded: {created['providers']} provider(s), {created['models']} model(s), "
-            f"{created['rules']} rule(s) created"
+            f"{created['rules']} rule(s), {len(rollouts)} rollout(s) created"
         )
