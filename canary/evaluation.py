@@ -64,7 +64,9 @@ def _aggregate(qs: QuerySet[RequestMetric], slower_than: float | None = None) ->
     }
     if slower_than is not None:
         counts["slow_successes"] = Count("pk", filter=SUCCESS & Q(latency_ms__gt=slower_than))
-    return qs.aggregate(**counts)
+    # Aliases must not shadow field names (json_requested is both), hence the prefix.
+    row = qs.aggregate(**{f"n_{name}": expr for name, expr in counts.items()})
+    return {name: row[f"n_{name}"] for name in counts}
 
 
 def _latency_at_rank(qs: QuerySet[RequestMetric], rank: int | None) -> float | None:
