@@ -44,6 +44,37 @@ class RawSite:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestHook:
+    """An HTTP POST whose URL comes from `self.<method>()`, a hook subclasses implement.
+
+    The POST lives in a shared base class; the endpoint is named by each subclass's
+    implementation of the hook, possibly in another module. Joined across files.
+    """
+
+    class_name: str
+    method: str
+    callee: str  # the HTTP call, e.g. `httpx.Client().stream`
+
+
+@dataclass(slots=True)
+class RequestBuilder:
+    """A method that returns a provider endpoint: a site once a RequestHook names it."""
+
+    class_name: str
+    method: str
+    path: str
+    site: RawSite
+
+
+@dataclass(slots=True)
+class PythonScan:
+    sites: list[RawSite]
+    hooks: list[RequestHook] = field(default_factory=list)
+    builders: list[RequestBuilder] = field(default_factory=list)
+    class_bases: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class CallSite:
     file: str
     line: int

@@ -144,12 +144,12 @@ def http_method(path: str) -> str | None:
     return None
 
 
-URL_LIKE = re.compile(r"^\S*(://|/)\S*$")
+PROSE = re.compile(r"\S\s+\S")
 
 
 def prompt_text(strings: list[str]) -> str:
-    """The strings of a call that may be prompt text: URLs and paths are left out."""
-    return " ".join(s for s in strings if s.strip() and not URL_LIKE.match(s.strip()))
+    """The strings of a call that read as prose (a prompt), not as a key, name or URL."""
+    return " ".join(s.strip() for s in strings if PROSE.search(s))
 
 
 def provider_path(text: str) -> str | None:

@@ -75,6 +75,8 @@ class ModuleIndex:
         self._member_annotations: dict[tuple[str, str], Binding] = {}
         self._functions: dict[tuple[str | None, str], list[Scope]] = defaultdict(list)
         self._properties: dict[tuple[str, str], list[Scope]] = defaultdict(list)
+        self._methods: list[tuple[str, str, Scope]] = []
+        self.class_bases: dict[str, list[str]] = {}
         self._calls: list[tuple[ast.Call, Scope]] = []
         self._parents: dict[int, ast.AST] = {}
         self._collect_imports(tree)
@@ -96,6 +98,10 @@ class ModuleIndex:
 
     def property_returns(self, class_name: str, name: str) -> list[Binding]:
         return [(r, s) for s in self._properties.get((class_name, name), []) for r in s.returns]
+
+    def methods(self) -> list[tuple[str, str, Scope]]:
+        """(class name, method name, scope) of every method."""
+        return self._methods
 
     def assigned_name(self, call: ast.Call) -> str | None:
         node: ast.AST = call
@@ -150,6 +156,8 @@ class ModuleIndex:
 
     def _visit_class(self, node: ast.ClassDef, scope: Scope) -> None:
         # Class-body names are not visible to methods; they become members (`self.MODEL`).
+        self.class_bases[node.name] = [
+            _base_name(base) for base in node.bases if _base_name(base)]  # type: ignore[misc]
         for expr in [*node.bases, *node.keywords, *node.decorator_list]:
             self._visit_expr(expr, scope, scope.class_name)
         for statement in node.body:
@@ -180,6 +188,8 @@ class ModuleIndex:
             if arg.annotation is not None:
                 function_scope.annotations[arg.arg] = (arg.annotation, scope)
         self._functions[(class_name if is_method else None, node.name)].append(function_scope)
+        if is_method and class_name:
+            self._methods.append((class_name, node.name, function_scope))
         if is_method and class_name and any(
                 _decorator_name(d) in ("property", "cached_property") for d in node.decorator_list):
             self._properties[(class_name, node.name)].append(function_scope)
@@ -225,6 +235,11 @@ class ModuleIndex:
         elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
             for sub_target, sub_value in zip(target.elts, value.elts, strict=False):
                 self._bind_target(sub_target, sub_value, scope)
+        elif isinstance(target, ast.Tuple):
+            # `path, params, body = self._chat_call(...)`: each name comes from that call.
+            for sub_target in target.elts:
+                if isinstance(sub_target, ast.Name):
+                    self._bind_target(sub_target, value, scope)
 
     def _class_body_binding(self, class_name: str, statement: ast.stmt, scope: Scope) -> None:
         if isinstance(statement, ast.Assign):
@@ -241,6 +256,16 @@ class ModuleIndex:
 def _is_self_attribute(node: ast.AST) -> bool:
     return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
             and node.value.id in ("self", "cls"))
+
+
+def _base_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Subscript):  # Generic[C]
+        node = node.value
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
 
 
 def _decorator_name(node: ast.expr) -> str | None:

@@ -9,7 +9,14 @@ from pathlib import Path, PurePosixPath
 
 from llmcontrol.audit.classify import estimate_tier, is_local_call
 from llmcontrol.audit.js_scanner import scan_js
-from llmcontrol.audit.models import CallSite, ParseFailure, RawSite, ScanResult, Unparseable
+from llmcontrol.audit.models import (
+    CallSite,
+    ParseFailure,
+    PythonScan,
+    RawSite,
+    ScanResult,
+    Unparseable,
+)
 from llmcontrol.audit.python_scanner import scan_python
 
 DEFAULT_ARCHIVE_DIRS = ("archive", "archived", "legacy", "deprecated")
@@ -32,24 +39,30 @@ def audit_tree(root: Path, excludes: Iterable[str] = (),
     archive_names = {name.lower() for name in archive_dirs}
     result = ScanResult(root=str(root))
     base = root.parent if root.is_file() else root
+    python_scans: list[tuple[str, bool, PythonScan]] = []
     for path in _source_files(root, list(excludes)):
         relative = path.relative_to(base).as_posix()
         language = LANGUAGES[path.suffix.lower()]
         try:
-            raw_sites = _scan_file(path, relative, language)
+            scanned = _scan_file(path, relative, language)
         except ParseFailure as exc:
             result.unparseable.append(Unparseable(relative, str(exc)))
             continue
         result.files_scanned += 1
         archived = any(part.lower() in archive_names
                        for part in PurePosixPath(relative).parts[:-1])
-        result.sites.extend(_site(raw, relative, language, archived) for raw in raw_sites)
+        if isinstance(scanned, PythonScan):
+            python_scans.append((relative, archived, scanned))
+            scanned = scanned.sites
+        result.sites.extend(_site(raw, relative, language, archived) for raw in scanned)
+    result.sites.extend(_site(raw, relative, "python", archived)
+                        for relative, archived, raw in _hooked_builders(python_scans))
     result.sites.sort(key=lambda s: (s.file, s.line))
     result.unparseable.sort(key=lambda u: u.file)
     return result
 
 
-def _scan_file(path: Path, relative: str, language: str) -> list[RawSite]:
+def _scan_file(path: Path, relative: str, language: str) -> PythonScan | list[RawSite]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -60,6 +73,36 @@ def _scan_file(path: Path, relative: str, language: str) -> list[RawSite]:
     if language == "python":
         return scan_python(source, relative)
     return scan_js(source, relative, language)
+
+
+def _hooked_builders(scans: list[tuple[str, bool, PythonScan]]) -> Iterator[
+        tuple[str, bool, RawSite]]:
+    """Sites split across files: a base class POSTs to `self._chat_call()`'s path (a hook)
+    and a subclass's `_chat_call` returns `"/api/chat"` (a builder). Classes are matched by
+    name, the way a reader would follow them."""
+    bases: dict[str, set[str]] = {}
+    hooks = {}
+    for _, _, scan in scans:
+        for name, names in scan.class_bases.items():
+            bases.setdefault(name, set()).update(names)
+        hooks.update({(hook.class_name, hook.method): hook for hook in scan.hooks})
+    if not hooks:
+        return
+    for relative, archived, scan in scans:
+        for builder in scan.builders:
+            hook = next((hooks[(ancestor, builder.method)]
+                         for ancestor in _ancestors(builder.class_name, bases)
+                         if (ancestor, builder.method) in hooks), None)
+            if hook is not None:
+                builder.site.call = f"{hook.callee} {builder.path}"
+                yield relative, archived, builder.site
+
+
+def _ancestors(name: str, bases: dict[str, set[str]]) -> list[str]:
+    seen = [name]
+    for current in seen:  # grows while it is walked: a breadth-first closure
+        seen.extend(b for b in sorted(bases.get(current, ())) if b not in seen)
+    return seen
 
 
 def _site(raw: RawSite, relative: str, language: str, archived: bool) -> CallSite:

@@ -8,6 +8,7 @@ from llmcontrol.audit import Assumptions, audit_tree, build_report
 
 # (file, line, sdk, model, streaming, tier, archived, migrated)
 EXPECTED_SITES = [
+    ("app/adapters/gemini_rest.py", 9, "http", "gemini-2.0-flash", False, "haiku", False, False),
     ("app/factories.py", 13, "openai", "gpt-4o-mini", False, "haiku", False, False),
     ("app/factories.py", 24, "anthropic", "claude-opus-4-1", False, "opus", False, False),
     ("app/gemini_calls.py", 7, "google-genai", "gemini-2.0-flash", False, "haiku", False, False),
@@ -61,7 +62,7 @@ def test_unparseable_files_are_reported_and_skipped(fixture_tree: Path) -> None:
         ("app/latin1.py", "not utf-8 text (byte 22)"),
         ("web/broken.ts", "syntax error (line 3)"),
     ]
-    assert result.files_scanned == 12
+    assert result.files_scanned == 15
     assert not {"app/broken.py", "app/latin1.py", "web/broken.ts"} & {s.file for s in result.sites}
 
 
@@ -78,22 +79,22 @@ def test_summary_counts(fixture_tree: Path) -> None:
     report = build_report(audit_tree(fixture_tree), Assumptions())
 
     assert report["summary"] == {
-        "total_sites": 28,
-        "active_sites": 25,
+        "total_sites": 29,
+        "active_sites": 26,
         "archived_sites": 3,
-        "haiku_eligible": 15,
+        "haiku_eligible": 16,
         "sonnet": 5,
         "opus": 3,
         "unknown": 2,
         "migrated": 2,
-        "quick_wins": 14,
+        "quick_wins": 15,
         "already_local": 6,
         "streaming": 8,
-        "files_scanned": 12,
+        "files_scanned": 15,
         "unparseable_files": 3,
     }
     assert report["by_sdk"] == {
-        "anthropic": 5, "google-genai": 3, "http": 9, "litellm": 2, "llmcontrol": 2,
+        "anthropic": 5, "google-genai": 3, "http": 10, "litellm": 2, "llmcontrol": 2,
         "ollama": 2, "openai": 2,
     }
 
@@ -109,9 +110,9 @@ def test_priority_puts_short_haiku_sites_first_and_leaves_out_migrated_and_archi
         ("app/raw_http.py", 19, "haiku", 2),
         ("app/raw_http.py", 59, "haiku", 2),
     ]
-    assert [p["tier"] for p in priority] == ["haiku"] * 14 + ["unknown"] * 2 + ["sonnet"] * 5 + [
+    assert [p["tier"] for p in priority] == ["haiku"] * 15 + ["unknown"] * 2 + ["sonnet"] * 5 + [
         "opus"] * 2
-    assert [p["rank"] for p in priority] == list(range(1, 24))
+    assert [p["rank"] for p in priority] == list(range(1, 25))
     assert not {("app/migrated.py", 5), ("archive/old_pipeline.py", 7)} & {
         (p["file"], p["line"]) for p in priority}
 
@@ -121,14 +122,14 @@ def test_estimate_counts_only_cloud_quick_wins(fixture_tree: Path) -> None:
 
     estimate = build_report(audit_tree(fixture_tree), assumptions)["estimate"]
 
-    # 14 quick wins, 4 of which already call a local model (ollama, /api/generate, /api/chat).
-    assert estimate["sites"] == 10
-    assert estimate["monthly_calls"] == 20_000
-    assert estimate["monthly_input_tokens"] == 24_000_000
-    assert estimate["monthly_output_tokens"] == 6_000_000
-    assert estimate["monthly_tokens"] == 30_000_000
-    # 24 M x $0.80 + 6 M x $4.00
-    assert estimate["monthly_cost_usd"] == "43.20"
+    # 15 quick wins, 4 of which already call a local model (ollama, /api/generate, /api/chat).
+    assert estimate["sites"] == 11
+    assert estimate["monthly_calls"] == 22_000
+    assert estimate["monthly_input_tokens"] == 26_400_000
+    assert estimate["monthly_output_tokens"] == 6_600_000
+    assert estimate["monthly_tokens"] == 33_000_000
+    # 26.4 M x $0.80 + 6.6 M x $4.00
+    assert estimate["monthly_cost_usd"] == "47.52"
 
 
 def test_tier_reasons_are_readable(fixture_tree: Path) -> None:
@@ -153,7 +154,8 @@ def test_excluded_globs_and_custom_archive_dirs(fixture_tree: Path) -> None:
     result = audit_tree(fixture_tree, excludes=["web", "*_calls.py"], archive_dirs=["legacy"])
 
     files = {s.file for s in result.sites}
-    assert files == {"app/factories.py", "app/migrated.py", "app/raw_http.py", "app/triage.py",
+    assert files == {"app/adapters/gemini_rest.py", "app/factories.py", "app/migrated.py",
+                     "app/raw_http.py", "app/triage.py",
                      "archive/old_pipeline.py", "legacy/old_widget.js"}
     assert {s.file for s in result.sites if s.archived} == {"legacy/old_widget.js"}
     assert [u.file for u in result.unparseable] == ["app/broken.py", "app/latin1.py"]
