@@ -34,6 +34,7 @@ from llmcontrol.providers.errors import clip, kind_for_status, parse_retry_after
 from llmcontrol.providers.httpbase import PerLoop, decode, strip_version
 from llmcontrol.providers.wire import WireError
 
+API_VERSION = "2023-06-01"
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 # Mid-stream `error` events arrive under HTTP 200: only their type says what happened.
 ERROR_TYPES = {
@@ -70,10 +71,18 @@ class AnthropicAdapter(Adapter):
                                              http_client=httpx2.AsyncClient(timeout=timeout)))
 
     def _options(self) -> dict[str, Any]:
-        # An explicit (even empty) api_key stops the SDK from reading keys from
-        # the environment or profile files: the registry is the only source.
+        # The wire format is `x-api-key` plus `anthropic-version: 2023-06-01`; SDK 2.x
+        # would send `Authorization: Bearer` and its own newer version, so both are
+        # set here and the bearer header is omitted. An explicit api_key (even an
+        # empty one) also stops the SDK from reading keys from the environment or
+        # profile files: the registry is the only source of credentials.
+        headers: dict[str, Any] = {"anthropic-version": API_VERSION,
+                                   "Authorization": anthropic.Omit()}
+        if self.config.api_key:
+            headers["x-api-key"] = self.config.api_key
         return {"api_key": self.config.api_key or "", "base_url": self.base_url,
-                "max_retries": 0, "timeout": httpx2.Timeout(self.config.timeout_s)}
+                "max_retries": 0, "timeout": httpx2.Timeout(self.config.timeout_s),
+                "default_headers": headers}
 
     def _params(self, model: str, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -91,8 +100,10 @@ class AnthropicAdapter(Adapter):
         budget = min(budget, request.max_tokens - 1)
         if budget >= MIN_THINKING_BUDGET:
             params["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        else:  # the API rejects a temperature other than 1 with thinking on
-            params["temperature"] = request.temperature
+        else:
+            # The wire format takes `temperature` (and rejects it with thinking on),
+            # but SDK 2.x dropped it from create()'s signature: pass it as body.
+            params["extra_body"] = {"temperature": request.temperature}
         return params
 
     def _assembler(self, model: str, request: ChatRequest, started: float, attempt: int,
