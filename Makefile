@@ -18,6 +18,7 @@ run: install
 	mkdir -p var
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_registry
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py setup_schedules
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py ensure_dev_admin
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_stack

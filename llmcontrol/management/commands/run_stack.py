@@ -1,5 +1,5 @@
 """Start the product on its embedded defaults: the bundled local model (when no Ollama
-answers) and the ASGI server; stop them all together on Ctrl-C."""
+answers), the django-q2 cluster and the ASGI server; stop them all together on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ class Command(BaseCommand):
                 local = self._local_model()
                 if local:
                     children.append(local)
+            # The django-q2 cluster runs the schedules: gate evaluation, health checks, pruning.
+            children.append(subprocess.Popen([sys.executable, "manage.py", "qcluster"]))
             self.stdout.write(self.style.SUCCESS(
                 f"llmcontrol on http://{host}:{port}/admin/  (Ctrl-C stops everything)"))
             server = subprocess.Popen([sys.executable, "-m", "uvicorn", "llmcontrol.asgi:application",
