@@ -220,9 +220,10 @@ def dict_get(node: ast.Dict, key: str) -> ast.expr | None:
 
 
 def dotted(expr: ast.expr) -> str | None:
+    """`a.b[].c()` for `a.b[key].c(...)`, or None when it starts with anything else."""
     parts = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
+    while isinstance(expr, ast.Attribute | ast.Subscript):
+        parts.append(expr.attr if isinstance(expr, ast.Attribute) else "[]")
         expr = expr.value
     if isinstance(expr, ast.Name):
         parts.append(expr.id)
@@ -231,4 +232,4 @@ def dotted(expr: ast.expr) -> str | None:
         parts.append(f"{inner}()" if inner else "()")
     else:
         return None
-    return ".".join(reversed(parts))
+    return ".".join(reversed(parts)).replace(".[]", "[]")

@@ -21,19 +21,28 @@ from llmcontrol.audit.python_resolve import dotted, is_true, keyword
 
 
 def scan_python(source: bytes, relative_path: str) -> PythonScan:
-    try:
-        # Decode first: the parser lets undecodable bytes through inside comments.
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        text = source.decode(encoding)
-    except (SyntaxError, LookupError) as exc:
-        raise ParseFailure(f"bad encoding declaration: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ParseFailure(f"not {exc.encoding} text (byte {exc.start})") from exc
+    text = _decode(source)
     try:
         tree = ast.parse(text, filename=relative_path)
     except (SyntaxError, ValueError) as exc:
         raise ParseFailure(_describe_parse_error(exc)) from exc
     return _Scanner(tree, relative_path).run()
+
+
+def _decode(source: bytes) -> str:
+    """Decoded first: the parser lets undecodable bytes through inside comments."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        problem = None
+    except SyntaxError as exc:  # an unknown codec, or undecodable bytes in the first lines
+        encoding, problem = "utf-8", str(exc)
+    try:
+        text = source.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ParseFailure(f"not {exc.encoding} text (byte {exc.start})") from exc
+    if problem is not None:
+        raise ParseFailure(f"bad encoding declaration: {problem}")
+    return text
 
 
 def _describe_parse_error(exc: Exception) -> str:

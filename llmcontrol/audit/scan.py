@@ -70,9 +70,16 @@ def _scan_file(path: Path, relative: str, language: str) -> PythonScan | list[Ra
         source = path.read_bytes()
     except OSError as exc:
         raise ParseFailure(f"unreadable: {exc.strerror or exc}") from exc
-    if language == "python":
-        return scan_python(source, relative)
-    return scan_js(source, relative, language)
+    try:
+        if language == "python":
+            return scan_python(source, relative)
+        return scan_js(source, relative, language)
+    except RecursionError as exc:
+        raise ParseFailure("nested too deeply to analyse (generated code?)") from exc
+    except ParseFailure:
+        raise
+    except Exception as exc:  # one odd file must not end a codebase-wide audit
+        raise ParseFailure(f"scanner error, please report it: {type(exc).__name__}: {exc}") from exc
 
 
 def _hooked_builders(scans: list[tuple[str, bool, PythonScan]]) -> Iterator[
