@@ -26,11 +26,23 @@ class DatabaseSink:
         try:
             with transaction.atomic():
                 RequestMetric.objects.bulk_create(rows)
-        finally:
-            # This runs on the recorder's own thread: release its connection rather
-            # than hold one open per process between batches.
-            if not connection.in_atomic_block:
-                connection.close()
+        except Exception:
+            _release_connection()
+            raise
+
+
+def _after_write(records: Sequence[MetricRecord]) -> None:
+    try:
+        after_batch(records)  # the consecutive-failure fast path
+    finally:
+        _release_connection()
+
+
+def _release_connection() -> None:
+    # This runs on the recorder's own thread: release its connection between
+    # batches rather than hold one open per process.
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 _recorder: BatchingRecorder | None = None
@@ -46,6 +58,6 @@ def database_recorder() -> BatchingRecorder:
             DatabaseSink(source=f"{socket.gethostname()}:{os.getpid()}"),
             batch_size=settings.METRICS_BATCH_SIZE,
             flush_interval=settings.METRICS_FLUSH_INTERVAL,
-            on_written=after_batch,
+            on_written=_after_write,
         )
     return _recorder

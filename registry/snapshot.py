@@ -90,6 +90,16 @@ class SnapshotCache:
         self._database_down = False
         self._lock = threading.Lock()
 
+    def fresh(self) -> RoutingSnapshot | None:
+        """The snapshot if no version check is due, else None (never queries)."""
+        snapshot = self._snapshot
+        interval = self.poll_interval
+        if interval is None:
+            interval = settings.REGISTRY_POLL_INTERVAL
+        if snapshot is not None and time.monotonic() - self._checked_at < interval:
+            return snapshot
+        return None
+
     def get(self) -> RoutingSnapshot:
         snapshot = self._snapshot
         interval = self.poll_interval
@@ -159,6 +169,13 @@ _cache = SnapshotCache()
 def get_snapshot() -> RoutingSnapshot:
     """This process's current routing snapshot (no query while it is fresh)."""
     return _cache.get()
+
+
+async def aget_snapshot() -> RoutingSnapshot:
+    """get_snapshot() for async callers: the ORM check runs off the event loop when due."""
+    from asgiref.sync import sync_to_async
+
+    return _cache.fresh() or await sync_to_async(_cache.get)()
 
 
 def refresh_snapshot() -> RoutingSnapshot:

@@ -20,6 +20,7 @@ class Backend(Protocol):
     name: str
 
     def snapshot(self) -> RoutingSnapshot: ...
+    async def asnapshot(self) -> RoutingSnapshot: ...
     def refresh(self) -> RoutingSnapshot: ...
     def record(self, record: MetricRecord) -> None: ...
     def flush(self, timeout: float = 10.0) -> bool: ...
@@ -32,6 +33,11 @@ class InProcessBackend:
         from registry.snapshot import get_snapshot
 
         return get_snapshot()
+
+    async def asnapshot(self) -> RoutingSnapshot:
+        from registry.snapshot import aget_snapshot
+
+        return await aget_snapshot()
 
     def refresh(self) -> RoutingSnapshot:
         from registry.snapshot import refresh_snapshot

@@ -11,7 +11,7 @@ from llmcontrol.client.calls import Call
 from llmcontrol.client.pool import adapter_for
 from llmcontrol.client.results import LLMResult
 from llmcontrol.providers import ChatRequest, Done, Message, ProviderError, TextDelta
-from llmcontrol.routing import Decision, RouteRequest, decide
+from llmcontrol.routing import Decision, RouteRequest, RoutingSnapshot, decide
 from llmcontrol.switches import read_switches
 
 MessageLike = Message | Mapping[str, str]
@@ -99,7 +99,8 @@ class LLMClient:
 
     async def achat(self, messages: Iterable[MessageLike], *, system: str | None = None,
                     **options: Any) -> LLMResult:
-        call = self._start(messages, system, options, streamed=False)
+        call = self._start(messages, system, options, streamed=False,
+                           snapshot=await self.backend.asnapshot())
         for step in call.steps:
             began = time.perf_counter()
             try:
@@ -115,7 +116,8 @@ class LLMClient:
 
     async def astream(self, system_prompt: str | None, user_prompt: str,
                       **options: Any) -> AsyncIterator[str | LLMResult]:
-        call = self._start([Message("user", user_prompt)], system_prompt, options, streamed=True)
+        call = self._start([Message("user", user_prompt)], system_prompt, options, streamed=True,
+                           snapshot=await self.backend.asnapshot())
         for step in call.steps:
             began = time.perf_counter()
             sent = False
@@ -146,9 +148,10 @@ class LLMClient:
         )
 
     def _start(self, messages: Iterable[MessageLike], system: str | None,
-               options: Mapping[str, Any], *, streamed: bool) -> Call:
+               options: Mapping[str, Any], *, streamed: bool,
+               snapshot: RoutingSnapshot | None = None) -> Call:
         switches = read_switches()
-        snapshot = self.backend.snapshot()
+        snapshot = snapshot or self.backend.snapshot()
         decision = decide(self._route_request(switches.use_local_llm, switches.ollama_model),
                           snapshot)
         request = build_request(messages, system, options)

@@ -82,6 +82,14 @@ class RemoteBackend:
             return snapshot
         return self._revalidate(force=False)
 
+    async def asnapshot(self) -> RoutingSnapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and time.monotonic() - self._checked_at < self.poll_interval:
+            return snapshot
+        import asyncio
+
+        return await asyncio.to_thread(self._revalidate, force=False)
+
     def refresh(self) -> RoutingSnapshot:
         return self._revalidate(force=True)
 
