@@ -98,3 +98,12 @@ def test_syntax_errors_and_undecodable_bytes_are_parse_failures() -> None:
         scan_js(b"const a = 1;\nconst = ;\n", "bad.js", "javascript")
     with pytest.raises(ParseFailure, match=r"^not UTF-8 text \(byte 0\)$"):
         scan_js(b"\xff\xfe", "bad.js", "javascript")
+
+
+def test_a_client_the_scanner_cannot_follow_counts_when_the_file_imports_the_sdk() -> None:
+    assert sites("""
+        import OpenAI from "openai";
+        import { pool } from "./pool";
+        export const ask = (key) => pool.get(key).chat.completions.create({ model: "gpt-4o" });
+        export const other = (inbox) => inbox.messages.create({ text: "hi" });
+    """) == [(4, "openai", "gpt-4o", False)]
