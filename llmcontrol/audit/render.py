@@ -129,10 +129,11 @@ def render_markdown(report: dict[str, Any]) -> str:
     )
     lines += ["", "## All call sites", ""]
     lines += _md_table(
-        ["site", "sdk", "model", "tier", "streaming", "archived", "migrated", "why this tier"],
+        ["site", "sdk", "model", "tier", "streaming", "local", "archived", "migrated",
+         "why this tier"],
         [[f"`{_site_ref(x)}`", x["sdk"], x["model"] or "", x["tier"],
-          "yes" if x["streaming"] else "", "yes" if x["archived"] else "",
-          "yes" if x["migrated"] else "", x["tier_reason"]] for x in report["sites"]],
+          *("yes" if x[flag] else "" for flag in ("streaming", "local", "archived", "migrated")),
+          x["tier_reason"]] for x in report["sites"]],
     )
     if report["unparseable"]:
         lines += ["", "## Unparseable files (skipped)", ""]

@@ -139,6 +139,8 @@ def test_markdown_report_carries_the_summary_and_the_assumptions(fixture_tree: P
     assert "## Migration priority" in text
     assert "| 1 | haiku | `app/gemini_calls.py:7` | google-genai | gemini-2.0-flash |" in text
     assert "- tokens per call: default per call (no recorded haiku-tier averages)" in text
+    assert ("| `app/raw_http.py:19` | http | llama3.2:3b | haiku |  | yes |  |  | "
+            "model 'llama3.2:3b' is a small local model |") in text
     assert "- `web/broken.ts`: syntax error (line 3)" in text
 
 
@@ -158,6 +160,11 @@ def test_a_missing_path_is_a_one_line_command_error(tmp_path: Path) -> None:
         run(str(missing))
 
     assert str(raised.value) == f"{missing}: no such file or directory"
+
+
+def test_a_negative_call_volume_is_refused(fixture_tree: Path) -> None:
+    with pytest.raises(CommandError, match=r"^--calls-per-month cannot be negative$"):
+        run(str(fixture_tree), "--calls-per-month", "-1")
 
 
 def test_exclude_and_archive_dir_flags_reach_the_scan(fixture_tree: Path) -> None:
