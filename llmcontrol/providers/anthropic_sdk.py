@@ -13,8 +13,10 @@ dicts through the same Assembler as every other provider. The SDK (2.x) runs on
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import anthropic
@@ -63,12 +65,11 @@ class AnthropicAdapter(Adapter):
     def __init__(self, config: ProviderConfig, **tools: Any) -> None:
         super().__init__(config, **tools)
         self.base_url = strip_version(config.base_url, "/v1")
-        timeout = httpx2.Timeout(config.timeout_s)
-        self._client = anthropic.Anthropic(**self._options(),
-                                           http_client=httpx2.Client(timeout=timeout))
+        pool = {"timeout": httpx2.Timeout(config.timeout_s), "verify": _ssl_context()}
+        self._client = anthropic.Anthropic(**self._options(), http_client=httpx2.Client(**pool))
         self._async_clients: PerLoop[anthropic.AsyncAnthropic] = PerLoop(
             lambda: anthropic.AsyncAnthropic(**self._options(),
-                                             http_client=httpx2.AsyncClient(timeout=timeout)))
+                                             http_client=httpx2.AsyncClient(**pool)))
 
     def _options(self) -> dict[str, Any]:
         # The wire format is `x-api-key` plus `anthropic-version: 2023-06-01`; SDK 2.x
@@ -116,7 +117,7 @@ class AnthropicAdapter(Adapter):
         assembler = self._assembler(model, request, started, attempt, False)
         with self._mapped(model):
             message = self._client.messages.create(**self._params(model, request))
-            for piece in decode(message_pieces, message.to_dict()):
+            for piece in decode(message_pieces, _plain(message)):
                 assembler.feed(piece)
         return assembler.completion()
 
@@ -127,7 +128,7 @@ class AnthropicAdapter(Adapter):
         with self._mapped(model), \
                 self._client.messages.create(**self._params(model, request), stream=True) as events:
             for event in events:
-                for piece in decode(decoder.feed, event.to_dict()):
+                for piece in decode(decoder.feed, _plain(event)):
                     yield from assembler.feed(piece)
             yield from _finish(assembler)
 
@@ -137,7 +138,7 @@ class AnthropicAdapter(Adapter):
         client = self._async_clients.get()
         with self._mapped(model):
             message = await client.messages.create(**self._params(model, request))
-            for piece in decode(message_pieces, message.to_dict()):
+            for piece in decode(message_pieces, _plain(message)):
                 assembler.feed(piece)
         return assembler.completion()
 
@@ -150,7 +151,7 @@ class AnthropicAdapter(Adapter):
             events = await client.messages.create(**self._params(model, request), stream=True)
             async with events:
                 async for event in events:
-                    for piece in decode(decoder.feed, event.to_dict()):
+                    for piece in decode(decoder.feed, _plain(event)):
                         for out in assembler.feed(piece):
                             yield out
                 for out in _finish(assembler):
@@ -267,6 +268,20 @@ class AnthropicDecoder:
         if kind == "message_stop":
             return [End()]
         return []  # content_block_stop, ping, future event types
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    return httpx2.create_ssl_context()  # shared, as in httpbase: loading CAs is slow
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """The SDK's model as the wire's dict; the SDK passes through JSON it could not model."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()  # type: ignore[no-any-return]
+    if isinstance(value, dict):
+        return value
+    raise WireError(ErrorKind.INVALID_RESPONSE, f"expected a JSON object, got {value!r:.80}")
 
 
 def _finish(assembler: Assembler) -> list[StreamEvent]:

@@ -9,11 +9,13 @@ once, sync and async paths that share everything but the awaits.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import weakref
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import httpx
@@ -48,6 +50,13 @@ def decode(step: Callable[..., list[Piece]], *args: Any) -> list[Piece]:
     except SHAPE_ERRORS as error:
         raise WireError(ErrorKind.INVALID_RESPONSE,
                         f"unexpected reply shape ({type(error).__name__}: {error})") from error
+
+
+@lru_cache(maxsize=1)
+def shared_ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs ~25 ms; adapters are rebuilt whenever a provider's
+    settings change, so they share one context (SSLContext is safe to share)."""
+    return httpx.create_ssl_context()
 
 
 def strip_version(base_url: str, suffix: str) -> str:
@@ -85,7 +94,7 @@ class PerLoop(Generic[C]):
 
 
 class _Phase:
-    body = False  # False until response headers arrived: tells "refused" from "cut off"
+    body = False  # True once a stream's headers arrived: a later cut is a truncated stream
 
 
 class _Session:
@@ -133,6 +142,7 @@ class HttpAdapter(Adapter):
             "timeout": httpx.Timeout(self.config.timeout_s),
             "headers": self._headers(),
             "limits": httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            "verify": shared_ssl_context(),
         }
 
     # Protocol hooks
@@ -162,9 +172,9 @@ class HttpAdapter(Adapter):
                        attempt: int) -> Completion:
         path, params, body = self._chat_call(model, request, stream=False)
         assembler = self._assembler(model, request, started, attempt, streamed=False)
-        with self._mapped(model) as phase, \
+        # A reply cut before it was complete delivered nothing: unavailable (retryable).
+        with self._mapped(model), \
                 self._client.stream("POST", path, params=params, json=body) as response:
-            phase.body = True
             response.read()
             pieces = self._reply(response)
             for piece in pieces:
@@ -193,9 +203,8 @@ class HttpAdapter(Adapter):
         path, params, body = self._chat_call(model, request, stream=False)
         assembler = self._assembler(model, request, started, attempt, streamed=False)
         client = self._async_clients.get()
-        with self._mapped(model) as phase:
+        with self._mapped(model):
             async with client.stream("POST", path, params=params, json=body) as response:
-                phase.body = True
                 await response.aread()
                 for piece in self._reply(response):
                     assembler.feed(piece)
@@ -269,7 +278,7 @@ class HttpAdapter(Adapter):
             raise self.error(ErrorKind.UNAVAILABLE,
                              f"cannot connect to {self.base_url}: {error}", model) from error
         except httpx.HTTPError as error:
-            if phase.body:  # the reply had started: what we hold is a truncated reply
+            if phase.body:  # a stream had started: what we hold is a truncated reply
                 raise self.error(ErrorKind.INVALID_RESPONSE,
                                  f"connection lost mid-reply: {error}", model) from error
             raise self.error(ErrorKind.UNAVAILABLE,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -143,6 +144,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], DISCONNECTS):  # a client hanging up is routine
+            super().handle_error(request, client_address)
+
 
 class FakeServer:
     kind: ClassVar[str]  # the ProviderConfig kind this fake speaks
@@ -167,7 +172,7 @@ class FakeServer:
 
     def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True,
+                                        kwargs={"poll_interval": 0.01}, daemon=True,
                                         name=f"{type(self).__name__}:{self.url}")
         self._thread.start()
         return self
