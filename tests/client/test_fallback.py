@@ -153,7 +153,7 @@ def test_async_twins_fall_back_too(wired_registry: dict, settings) -> None:
 
         result = await client.acomplete(SYSTEM, PROMPT)
         parts = [p async for p in client.astream(SYSTEM, PROMPT)]
-        await sync_to_async(connection.close)()  # the executor thread's connection
+        await sync_to_async(lambda: connection.close())()  # the executor thread's connection
         return result, parts
 
     result, parts = asyncio.run(both())
