@@ -5,6 +5,8 @@ what a URL renders to, and which object literal an argument is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from llmcontrol.audit.js_index import JsIndex, JsScope, Node, string_value, text
 from llmcontrol.audit.models import Ref
 
@@ -19,18 +21,32 @@ WRAPPERS = frozenset({
 class JsResolver:
     def __init__(self, root: Node) -> None:
         self.index = JsIndex(root)
+        # Answers per (question, scope, name); None while being worked out, which cuts
+        # cycles like `text = text.trim()` (the search is exponential without it).
+        self._refs: dict[tuple[object, ...], Ref | None] = {}
+        self._literals: dict[tuple[int, str], str | None] = {}
+
+    def _remember(self, key: tuple[object, ...], compute: Callable[[], Ref | None]) -> Ref | None:
+        if key in self._refs:
+            return self._refs[key]
+        self._refs[key] = None
+        self._refs[key] = found = compute()
+        return found
 
     def resolve(self, node: Node | None, scope: JsScope, depth: int = 0) -> Ref | None:
         if node is None or depth > MAX_DEPTH:
             return None
         kind = node.type
         if kind in ("identifier", "type_identifier"):
-            return self._resolve_name(text(node), scope, depth)
+            name = text(node)
+            return self._remember(("name", id(scope), name),
+                                  lambda: self._resolve_name(name, scope, depth))
         if kind in ("member_expression", "nested_type_identifier"):
             obj = node.named_children[0]
             prop = text(node.child_by_field_name("property") or node.named_children[-1])
             if obj.type == "this":
-                return self._resolve_member(scope.class_name, prop, depth)
+                return self._remember(("member", scope.class_name, prop),
+                                      lambda: self._resolve_member(scope.class_name, prop, depth))
             base = self.resolve(obj, scope, depth + 1)
             return Ref(f"{base.path}.{prop}", base.ctor) if base else None
         if kind == "call_expression":
@@ -81,14 +97,18 @@ class JsResolver:
 
     def _resolve_local_function_call(self, function: Node | None, scope: JsScope,
                                      depth: int) -> Ref | None:
-        returns = []
         if function is not None and function.type == "identifier":
-            returns = self.index.function_returns(None, text(function))
+            owner, name = None, text(function)
         elif function is not None and function.type == "member_expression" and text(
                 function.child_by_field_name("object")) == "this":
-            returns = self.index.function_returns(
-                scope.class_name, text(function.child_by_field_name("property")))
-        for returned, value_scope in returns:
+            owner, name = scope.class_name, text(function.child_by_field_name("property"))
+        else:
+            return None
+        return self._remember(("returns", owner, name),
+                              lambda: self._resolve_returns(owner, name, depth))
+
+    def _resolve_returns(self, owner: str | None, name: str, depth: int) -> Ref | None:
+        for returned, value_scope in self.index.function_returns(owner, name):
             ref = self.resolve(returned, value_scope, depth + 1)
             if ref is not None:
                 return ref
@@ -102,10 +122,14 @@ class JsResolver:
                 c.type == "template_substitution" for c in node.named_children)):
             return string_value(node)
         if kind in ("identifier", "shorthand_property_identifier"):
-            for value, value_scope in scope.lookup(text(node)):
-                found = self.literal(value, value_scope, depth + 1)
-                if found is not None:
-                    return found
+            key = (id(scope), text(node))
+            if key not in self._literals:
+                self._literals[key] = None  # a cycle answers None
+                self._literals[key] = next(
+                    (found for value, value_scope in scope.lookup(text(node))
+                     if (found := self.literal(value, value_scope, depth + 1)) is not None),
+                    None)
+            return self._literals[key]
         if kind == "member_expression":
             obj, prop = node.child_by_field_name("object"), text(node.child_by_field_name(
                 "property"))
@@ -146,18 +170,23 @@ class JsResolver:
                 return self.render(value, value_scope, depth + 1)
         return "{}"
 
-    def strings(self, node: Node | None, scope: JsScope, depth: int = 0) -> list[str]:
+    def strings(self, node: Node | None, scope: JsScope, depth: int = 0,
+                seen: set[tuple[int, str]] | None = None) -> list[str]:
+        """Every string inside `node`, following names to what they were bound to."""
         if node is None or depth > 3:
             return []
+        seen = set() if seen is None else seen
         out: list[str] = []
         stack = [node]
         while stack:
             current = stack.pop()
             if current.type in ("string", "template_string"):
                 out.append(string_value(current))
-            elif current.type in ("identifier", "shorthand_property_identifier"):
+            elif current.type in ("identifier", "shorthand_property_identifier") and (
+                    id(scope), text(current)) not in seen:
+                seen.add((id(scope), text(current)))  # each name once
                 for value, value_scope in scope.lookup(text(current)):
-                    out.extend(self.strings(value, value_scope, depth + 1))
+                    out.extend(self.strings(value, value_scope, depth + 1, seen))
             if current.type != "string":
                 stack.extend(c for c in current.named_children if c.type != "comment")
         return out

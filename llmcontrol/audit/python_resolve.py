@@ -6,6 +6,7 @@ and the purpose hints around a call.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from llmcontrol.audit import patterns
@@ -19,15 +20,30 @@ class Resolver:
     def __init__(self, tree: ast.Module, relative_path: str) -> None:
         self.index = ModuleIndex(tree)
         self.file_stem = PurePosixPath(relative_path).stem
+        # Answers per (question, scope, name). An entry is None while it is being worked
+        # out, which also cuts cycles like `text = text.strip()`: without this the search
+        # through rebinding chains is exponential.
+        self._refs: dict[tuple[object, ...], Ref | None] = {}
+        self._literals: dict[tuple[object, ...], str | None] = {}
+
+    def _remember(self, key: tuple[object, ...], compute: Callable[[], Ref | None]) -> Ref | None:
+        if key in self._refs:
+            return self._refs[key]
+        self._refs[key] = None
+        self._refs[key] = found = compute()
+        return found
 
     def resolve(self, expr: ast.expr, scope: Scope, depth: int = 0) -> Ref | None:
         if depth > MAX_DEPTH:
             return None
         if isinstance(expr, ast.Name):
-            return self._resolve_name(expr.id, scope, depth)
+            return self._remember(("name", id(scope), expr.id),
+                                  lambda: self._resolve_name(expr.id, scope, depth))
         if isinstance(expr, ast.Attribute):
             if isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls"):
-                ref = self._resolve_member(scope.class_name, expr.attr, depth)
+                ref = self._remember(
+                    ("member", scope.class_name, expr.attr),
+                    lambda: self._resolve_member(scope.class_name, expr.attr, depth))
                 if ref is not None:
                     return ref
             base = self.resolve(expr.value, scope, depth + 1)
@@ -87,29 +103,37 @@ class Resolver:
         return Ref(f"{ref.path}()") if ref else None
 
     def _resolve_local_function_call(self, func: ast.expr, scope: Scope, depth: int) -> Ref | None:
-        returns = []
         if isinstance(func, ast.Name) and not scope.binds(func.id):
-            returns = self.index.function_returns(None, func.id)
+            owner, name = None, func.id
         elif (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
               and func.value.id in ("self", "cls")):
-            returns = self.index.function_returns(scope.class_name, func.attr)
-        for returned, value_scope in returns:
+            owner, name = scope.class_name, func.attr
+        else:
+            return None
+        return self._remember(("returns", owner, name),
+                              lambda: self._resolve_returns(owner, name, depth))
+
+    def _resolve_returns(self, owner: str | None, name: str, depth: int) -> Ref | None:
+        for returned, value_scope in self.index.function_returns(owner, name):
             ref = self.resolve(returned, value_scope, depth + 1)
             if ref is not None:
                 return ref
         return None
 
-    def strings(self, expr: ast.AST, scope: Scope, depth: int = 0) -> list[str]:
+    def strings(self, expr: ast.AST, scope: Scope, depth: int = 0,
+                seen: set[tuple[int, str]] | None = None) -> list[str]:
         """Every string literal inside `expr`, following names to what they were bound to."""
         if depth > 3:
             return []
+        seen = set() if seen is None else seen
         out: list[str] = []
         for node in ast.walk(expr):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 out.append(node.value)
-            elif isinstance(node, ast.Name):
+            elif isinstance(node, ast.Name) and (id(scope), node.id) not in seen:
+                seen.add((id(scope), node.id))  # each name once: `s = s + "..."` chains
                 for value, value_scope in scope.lookup(node.id):
-                    out.extend(self.strings(value, value_scope, depth + 1))
+                    out.extend(self.strings(value, value_scope, depth + 1, seen))
         return out
 
     def literal(self, expr: ast.expr | None, scope: Scope, depth: int = 0) -> str | None:
@@ -123,10 +147,14 @@ class Resolver:
                                   depth + 1) for v in expr.values]
             return "".join(parts) if all(p is not None for p in parts) else None  # type: ignore[arg-type]
         if isinstance(expr, ast.Name):
-            for value, value_scope in scope.lookup(expr.id):
-                found = self.literal(value, value_scope, depth + 1)
-                if found is not None:
-                    return found
+            key = (id(scope), expr.id)
+            if key not in self._literals:
+                self._literals[key] = None  # a cycle answers None
+                self._literals[key] = next(
+                    (found for value, value_scope in scope.lookup(expr.id)
+                     if (found := self.literal(value, value_scope, depth + 1)) is not None),
+                    None)
+            return self._literals[key]
         if (isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name)
                 and expr.value.id in ("self", "cls") and scope.class_name):
             for value, value_scope in self.index.members(scope.class_name, expr.attr):
@@ -151,13 +179,13 @@ class Resolver:
                 return self.render(value, value_scope, depth + 1)
         return "{}"
 
-    def dict_of(self, expr: ast.expr | None, scope: Scope) -> ast.Dict | None:
+    def dict_of(self, expr: ast.expr | None, scope: Scope, depth: int = 0) -> ast.Dict | None:
         """The dict literal an expression is, or a name was bound to."""
         if isinstance(expr, ast.Dict):
             return expr
-        if isinstance(expr, ast.Name):
+        if isinstance(expr, ast.Name) and depth < 4:
             for value, value_scope in scope.lookup(expr.id):
-                found = self.dict_of(value, value_scope)
+                found = self.dict_of(value, value_scope, depth + 1)
                 if found is not None:
                     return found
         return None

@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from llmcontrol.audit.js_resolve import JsResolver
 from llmcontrol.audit.js_scanner import scan_js
 from llmcontrol.audit.models import ParseFailure
 
@@ -107,3 +108,23 @@ def test_a_client_the_scanner_cannot_follow_counts_when_the_file_imports_the_sdk
         export const ask = (key) => pool.get(key).chat.completions.create({ model: "gpt-4o" });
         export const other = (inbox) => inbox.messages.create({ text: "hi" });
     """) == [(4, "openai", "gpt-4o", False)]
+
+
+def test_rebinding_chains_are_followed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`text = text.trim()` thirty times: without memoised answers the search is exponential."""
+    calls = 0
+    original = JsResolver.resolve
+
+    def counting(self, node, scope, depth=0):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        assert calls < 10_000, "resolution is re-exploring rebinding chains"
+        return original(self, node, scope, depth)
+
+    monkeypatch.setattr(JsResolver, "resolve", counting)
+    body = "\n".join(["  text = text.trim();"] * 30)
+
+    found = sites(f'import ollama from "ollama";\nfunction f(text) {{\n{body}\n'
+                  "  return ollama.chat({ model: text });\n}\n")
+
+    assert found == [(33, "ollama", None, False)]

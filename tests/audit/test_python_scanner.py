@@ -9,6 +9,7 @@ import pytest
 
 from llmcontrol.audit import audit_tree
 from llmcontrol.audit.models import ParseFailure
+from llmcontrol.audit.python_resolve import Resolver
 from llmcontrol.audit.python_scanner import scan_python
 
 
@@ -188,3 +189,22 @@ def test_a_request_hook_joins_a_base_class_and_subclasses_in_other_files(write_t
 
     assert [(s.file, s.line, s.call, s.model) for s in result.sites] == [
         ("pkg/local.py", 7, "httpx.AsyncClient().post /api/generate", "gemma2:2b")]
+
+
+def test_rebinding_chains_are_followed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`text = text.strip()` thirty times: without memoised answers the search is exponential."""
+    calls = 0
+    original = Resolver.resolve
+
+    def counting(self, expr, scope, depth=0):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        assert calls < 10_000, "resolution is re-exploring rebinding chains"
+        return original(self, expr, scope, depth)
+
+    monkeypatch.setattr(Resolver, "resolve", counting)
+    body = "\n".join(["    text = text.strip()"] * 30)
+
+    found = sites(f"import ollama\ndef f(text):\n{body}\n    return ollama.chat(model=text)\n")
+
+    assert found == [(33, "ollama", None, False)]
