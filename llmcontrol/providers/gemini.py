@@ -128,9 +128,10 @@ def chunk_pieces(data: Any) -> list[Piece]:
                 pieces.append(Reasoning(text) if part.get("thought") else Text(text))
         raw = candidate.get("finishReason")
         finish = FINISH_REASONS.get(raw, raw) if raw else None
-    elif "usageMetadata" not in data:
-        # No candidate at all: the prompt itself was blocked, or the reply is not Gemini's.
-        finish = data["promptFeedback"]["blockReason"]
+    elif block := (data.get("promptFeedback") or {}).get("blockReason"):
+        finish = str(block)  # the prompt itself was refused: an empty answer, said why
+    elif "usageMetadata" not in data:  # a usage-only chunk is fine mid-stream; nothing is not
+        raise KeyError("candidates")
     usage = data.get("usageMetadata") or {}
     output = None
     if "candidatesTokenCount" in usage or "thoughtsTokenCount" in usage:
