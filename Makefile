@@ -7,9 +7,27 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/llmcontrol
 
 .PHONY: install run test lint bench clean
 
-$(STAMP): pyproject.toml
+# llama-cpp-python ships as source only and compiles for the build machine's CPU
+# by default; on CPUs with AMX that native build crashes. We build it once per
+# checkout for a portable x86-64 feature set (AVX2/FMA/F16C), into var/wheels.
+LLAMA_VERSION := 0.3.36
+LLAMA_WHEELS := var/wheels
+LLAMA_STAMP := $(LLAMA_WHEELS)/.llama-cpp-python-$(LLAMA_VERSION)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+
+$(LLAMA_STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	mkdir -p $(LLAMA_WHEELS)
+	@echo "building llama-cpp-python $(LLAMA_VERSION) (first time only: about 5 minutes)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-deps --no-cache-dir \
+		-w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	touch $(LLAMA_STAMP)
+
+$(STAMP): pyproject.toml $(LLAMA_STAMP)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --find-links $(LLAMA_WHEELS) \
+		--only-binary llama-cpp-python -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

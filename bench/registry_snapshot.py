@@ -21,15 +21,21 @@ with transaction.atomic():
     Model.objects.all().delete()
     Provider.objects.all().delete()
     actions.seed_defaults()
-    add_models_and_rules(models=500 - Model.objects.count(), rules=2000 - RoutingRule.objects.count())
+    add_models_and_rules(
+        models=500 - Model.objects.count(), rules=2000 - RoutingRule.objects.count()
+    )
     actions.bump_version()
 
 snap = build_snapshot()
-print(f"registry: {len(snap.models)} models, {RoutingRule.objects.count()} rules, "
-      f"{len(snap.providers)} providers; database {connection.vendor}")
+print(
+    f"registry: {len(snap.models)} models, {RoutingRule.objects.count()} rules, "
+    f"{len(snap.providers)} providers; database {connection.vendor}"
+)
 show("build_snapshot() (all queries + freezing)", measure(build_snapshot, repeat=50, warmup=3))
-show("version check (one SELECT of the registry version)",
-     measure(actions.current_version, repeat=2000))
+show(
+    "version check (one SELECT of the registry version)",
+    measure(actions.current_version, repeat=2000),
+)
 warm = SnapshotCache(poll_interval=3600)
 warm.get()
 show("get_snapshot() while fresh (no query)", measure(warm.get, repeat=200_000, warmup=1000))

@@ -38,8 +38,14 @@ class Expected:
     status: str | None = None
 
 
-def create_rollout(tier: str, *, actor: str, candidate: Model | None = None,
-                   baseline: Model | None = None, **settings: Any) -> Rollout:
+def create_rollout(
+    tier: str,
+    *,
+    actor: str,
+    candidate: Model | None = None,
+    baseline: Model | None = None,
+    **settings: Any,
+) -> Rollout:
     if tier == Tier.OPUS:
         raise RolloutRefused("opus is never routed locally, so it cannot have a rollout")
     if tier not in LOCAL_ELIGIBLE_TIERS:
@@ -51,8 +57,9 @@ def create_rollout(tier: str, *, actor: str, candidate: Model | None = None,
     with transaction.atomic():
         if Rollout.objects.filter(tier=tier).exists():
             raise RolloutRefused(f"tier {tier} already has a rollout")
-        rollout = Rollout.objects.create(tier=tier, candidate=candidate, baseline=baseline,
-                                         **settings)
+        rollout = Rollout.objects.create(
+            tier=tier, candidate=candidate, baseline=baseline, **settings
+        )
         bump_version()
     return rollout
 
@@ -67,9 +74,16 @@ def ensure_default_rollouts() -> list[str]:
     return made
 
 
-def advance(tier: str, *, actor: str, expected: Expected = Expected(), force: bool = False,
-            note: str = "", reason: str = TransitionReason.MANUAL,
-            evaluation: dict[str, Any] | None = None) -> Transition:
+def advance(
+    tier: str,
+    *,
+    actor: str,
+    expected: Expected = Expected(),
+    force: bool = False,
+    note: str = "",
+    reason: str = TransitionReason.MANUAL,
+    evaluation: dict[str, Any] | None = None,
+) -> Transition:
     """Move to the next stage of the ladder; only when the gates PASS at the current one.
 
     From stage 0 no candidate traffic exists yet: the local provider must answer
@@ -79,36 +93,59 @@ def advance(tier: str, *, actor: str, expected: Expected = Expected(), force: bo
         raise RolloutRefused("--force needs a reason (note) to be recorded")
     # Gates read metrics and may call the provider's health endpoint: done before
     # taking the row lock, then checked against the locked row's stage.
-    evidence = evaluation if evaluation is not None else (
-        None if force else _evidence_for_advance(tier))
+    evidence = (
+        evaluation if evaluation is not None else (None if force else _evidence_for_advance(tier))
+    )
     with transaction.atomic():
         rollout = _locked(tier, expected)
         if rollout.status == RolloutStatus.ROLLED_BACK:
-            raise RolloutRefused(f"{tier} is rolled back; resume it (with a reason) before advancing")
+            raise RolloutRefused(
+                f"{tier} is rolled back; resume it (with a reason) before advancing"
+            )
         next_stage = _next_stage(rollout)
         if evidence is not None and not force:
             if evidence.get("stage") != rollout.stage:
-                raise StaleCommand(f"{tier} moved to {rollout.stage}% while its gates were being "
-                                   f"evaluated; look again and retry")
+                raise StaleCommand(
+                    f"{tier} moved to {rollout.stage}% while its gates were being "
+                    f"evaluated; look again and retry"
+                )
             if evidence["verdict"] != "pass":
-                raise RolloutRefused(f"{tier} gates are {evidence['verdict'].upper()} at stage "
-                                     f"{rollout.stage}%: {evidence['summary']}")
+                raise RolloutRefused(
+                    f"{tier} gates are {evidence['verdict'].upper()} at stage "
+                    f"{rollout.stage}%: {evidence['summary']}"
+                )
         status = RolloutStatus.COMPLETE if next_stage == 100 else RolloutStatus.ROLLING
-        return _apply(rollout, next_stage, status, reason=reason, actor=actor, note=note,
-                      forced=force, evidence=evidence or {})
+        return _apply(
+            rollout,
+            next_stage,
+            status,
+            reason=reason,
+            actor=actor,
+            note=note,
+            forced=force,
+            evidence=evidence or {},
+        )
 
 
-def set_stage(tier: str, stage: int, *, actor: str, expected: Expected = Expected(),
-              force: bool = False, note: str = "",
-              reason: str = TransitionReason.MANUAL_SET) -> Transition:
+def set_stage(
+    tier: str,
+    stage: int,
+    *,
+    actor: str,
+    expected: Expected = Expected(),
+    force: bool = False,
+    note: str = "",
+    reason: str = TransitionReason.MANUAL_SET,
+) -> Transition:
     """Jump to a stage of the ladder. Going up needs passing gates (or force with a note)."""
     if force and not note.strip():
         raise RolloutRefused("--force needs a reason (note) to be recorded")
     with transaction.atomic():
         rollout = _locked(tier, expected)
         if stage not in rollout.ladder:
-            raise RolloutRefused(f"{stage}% is not a stage of {tier}'s ladder "
-                                 f"{', '.join(map(str, rollout.ladder))}")
+            raise RolloutRefused(
+                f"{stage}% is not a stage of {tier}'s ladder {', '.join(map(str, rollout.ladder))}"
+            )
         if stage == rollout.stage:
             raise RolloutRefused(f"{tier} is already at {stage}%")
         if rollout.status == RolloutStatus.ROLLED_BACK and stage > 0:
@@ -117,15 +154,29 @@ def set_stage(tier: str, stage: int, *, actor: str, expected: Expected = Expecte
     if stage > rollout.stage and not force:
         evidence = _evidence_for_advance(tier)
         if evidence["verdict"] != "pass":
-            raise RolloutRefused(f"{tier} gates are {evidence['verdict'].upper()} at stage "
-                                 f"{rollout.stage}%: {evidence['summary']}")
+            raise RolloutRefused(
+                f"{tier} gates are {evidence['verdict'].upper()} at stage "
+                f"{rollout.stage}%: {evidence['summary']}"
+            )
     with transaction.atomic():
         rollout = _locked(tier, Expected(rollout.stage, rollout.status))
-        status = (RolloutStatus.COMPLETE if stage == 100 else
-                  RolloutStatus.PAUSED if rollout.status == RolloutStatus.PAUSED else
-                  RolloutStatus.ROLLING)
-        return _apply(rollout, stage, status, reason=reason, actor=actor, note=note,
-                      forced=force, evidence=evidence)
+        status = (
+            RolloutStatus.COMPLETE
+            if stage == 100
+            else RolloutStatus.PAUSED
+            if rollout.status == RolloutStatus.PAUSED
+            else RolloutStatus.ROLLING
+        )
+        return _apply(
+            rollout,
+            stage,
+            status,
+            reason=reason,
+            actor=actor,
+            note=note,
+            forced=force,
+            evidence=evidence,
+        )
 
 
 def pause(tier: str, *, actor: str, expected: Expected = Expected(), note: str = "") -> Transition:
@@ -134,8 +185,14 @@ def pause(tier: str, *, actor: str, expected: Expected = Expected(), note: str =
         rollout = _locked(tier, expected)
         if rollout.status != RolloutStatus.ROLLING:
             raise RolloutRefused(f"{tier} is {rollout.status}, not rolling; nothing to pause")
-        return _apply(rollout, rollout.stage, RolloutStatus.PAUSED, reason=TransitionReason.PAUSE,
-                      actor=actor, note=note)
+        return _apply(
+            rollout,
+            rollout.stage,
+            RolloutStatus.PAUSED,
+            reason=TransitionReason.PAUSE,
+            actor=actor,
+            note=note,
+        )
 
 
 def resume(tier: str, *, actor: str, expected: Expected = Expected(), note: str = "") -> Transition:
@@ -143,24 +200,44 @@ def resume(tier: str, *, actor: str, expected: Expected = Expected(), note: str 
     with transaction.atomic():
         rollout = _locked(tier, expected)
         if rollout.status not in (RolloutStatus.PAUSED, RolloutStatus.ROLLED_BACK):
-            raise RolloutRefused(f"{tier} is {rollout.status}; only paused or rolled-back "
-                                 f"rollouts resume")
+            raise RolloutRefused(
+                f"{tier} is {rollout.status}; only paused or rolled-back rollouts resume"
+            )
         if rollout.status == RolloutStatus.ROLLED_BACK and not note.strip():
             raise RolloutRefused(f"{tier} was rolled back: say why it is safe to resume (a note)")
-        return _apply(rollout, rollout.stage, RolloutStatus.ROLLING,
-                      reason=TransitionReason.RESUME, actor=actor, note=note)
+        return _apply(
+            rollout,
+            rollout.stage,
+            RolloutStatus.ROLLING,
+            reason=TransitionReason.RESUME,
+            actor=actor,
+            note=note,
+        )
 
 
-def rollback(tier: str, *, actor: str, expected: Expected = Expected(),
-             reason: str = TransitionReason.MANUAL, note: str = "",
-             evidence: dict[str, Any] | None = None) -> Transition:
+def rollback(
+    tier: str,
+    *,
+    actor: str,
+    expected: Expected = Expected(),
+    reason: str = TransitionReason.MANUAL,
+    note: str = "",
+    evidence: dict[str, Any] | None = None,
+) -> Transition:
     """All traffic back to the cloud at once: stage 0, status rolled_back."""
     with transaction.atomic():
         rollout = _locked(tier, expected)
         if rollout.status == RolloutStatus.ROLLED_BACK and rollout.stage == 0:
             raise RolloutRefused(f"{tier} is already rolled back")
-        return _apply(rollout, 0, RolloutStatus.ROLLED_BACK, reason=reason, actor=actor,
-                      note=note, evidence=evidence or {})
+        return _apply(
+            rollout,
+            0,
+            RolloutStatus.ROLLED_BACK,
+            reason=reason,
+            actor=actor,
+            note=note,
+            evidence=evidence or {},
+        )
 
 
 def evaluate(tier: str, *, actor: str = "scheduler") -> dict[str, Any]:
@@ -170,22 +247,36 @@ def evaluate(tier: str, *, actor: str = "scheduler") -> dict[str, Any]:
 
     rollout = Rollout.objects.select_related("candidate", "baseline").get(tier=tier)
     if rollout.stage == 0:
-        return {"verdict": "inconclusive", "action": "none", "stage": 0,
-                "summary": f"{tier} is at 0%: no local traffic to judge"}
+        return {
+            "verdict": "inconclusive",
+            "action": "none",
+            "stage": 0,
+            "summary": f"{tier} is at 0%: no local traffic to judge",
+        }
     evidence = gate_evidence(rollout)
     Rollout.objects.filter(pk=rollout.pk).update(
-        last_evaluated_at=timezone.now(), last_verdict=evidence["verdict"],
-        last_evidence=evidence)
+        last_evaluated_at=timezone.now(), last_verdict=evidence["verdict"], last_evidence=evidence
+    )
     seen = Expected(rollout.stage, rollout.status)
     action = "hold"
     try:
         if evidence["verdict"] == "fail":
-            rollback(tier, actor=actor, expected=seen,
-                     reason=TransitionReason.QUALITY_GATE_ROLLBACK, evidence=evidence)
+            rollback(
+                tier,
+                actor=actor,
+                expected=seen,
+                reason=TransitionReason.QUALITY_GATE_ROLLBACK,
+                evidence=evidence,
+            )
             action = "rollback"
         elif evidence["verdict"] == "pass" and _may_auto_advance(rollout):
-            advance(tier, actor=actor, expected=seen, reason=TransitionReason.AUTO_ADVANCE,
-                    evaluation=evidence)
+            advance(
+                tier,
+                actor=actor,
+                expected=seen,
+                reason=TransitionReason.AUTO_ADVANCE,
+                evaluation=evidence,
+            )
             action = "advance"
     except StaleCommand:
         action = "none (the rollout changed while it was evaluated)"
@@ -194,8 +285,12 @@ def evaluate(tier: str, *, actor: str = "scheduler") -> dict[str, Any]:
 
 def _may_auto_advance(rollout: Rollout) -> bool:
     dwell = timezone.now() - rollout.stage_entered_at
-    return (rollout.auto_advance and rollout.status == RolloutStatus.ROLLING
-            and rollout.stage < 100 and dwell.total_seconds() >= rollout.min_dwell_minutes * 60)
+    return (
+        rollout.auto_advance
+        and rollout.status == RolloutStatus.ROLLING
+        and rollout.stage < 100
+        and dwell.total_seconds() >= rollout.min_dwell_minutes * 60
+    )
 
 
 # Internals
@@ -210,8 +305,11 @@ def _locked(tier: str, expected: Expected) -> Rollout:
     stale_status = expected.status is not None and expected.status != rollout.status
     if stale_stage or stale_status:
         last = rollout.transitions.first()
-        since = (f" after {last.reason} by {last.actor} at {last.created_at:%Y-%m-%d %H:%M:%S}"
-                 if last else "")
+        since = (
+            f" after {last.reason} by {last.actor} at {last.created_at:%Y-%m-%d %H:%M:%S}"
+            if last
+            else ""
+        )
         raise StaleCommand(
             f"{tier} changed: expected {expected.stage}% {expected.status or ''}".rstrip()
             + f", but it is at {rollout.stage}% {rollout.status}{since}; look again and retry"
@@ -226,11 +324,27 @@ def _next_stage(rollout: Rollout) -> int:
     return min(higher)
 
 
-def _apply(rollout: Rollout, stage: int, status: str, *, reason: str, actor: str, note: str = "",
-           forced: bool = False, evidence: dict[str, Any] | None = None) -> Transition:
+def _apply(
+    rollout: Rollout,
+    stage: int,
+    status: str,
+    *,
+    reason: str,
+    actor: str,
+    note: str = "",
+    forced: bool = False,
+    evidence: dict[str, Any] | None = None,
+) -> Transition:
     transition = Transition.objects.create(
-        rollout=rollout, from_stage=rollout.stage, to_stage=stage, from_status=rollout.status,
-        to_status=status, reason=reason, actor=actor, note=note, forced=forced,
+        rollout=rollout,
+        from_stage=rollout.stage,
+        to_stage=stage,
+        from_status=rollout.status,
+        to_status=status,
+        reason=reason,
+        actor=actor,
+        note=note,
+        forced=forced,
         evidence=evidence or {},
     )
     if stage != rollout.stage:

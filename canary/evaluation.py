@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from canary import gates
-from canary.models import RequestMetric, RoutedTo, Rollout
+from canary.models import RequestMetric, Rollout, RoutedTo
 
 SUCCESS = Q(success=True)
 
@@ -40,7 +40,9 @@ def window_start(rollout: Rollout, now: Any = None) -> Any:
     return max(rollout.stage_entered_at, now - timedelta(minutes=rollout.window_minutes))
 
 
-def arm_querysets(rollout: Rollout, since: Any) -> tuple[QuerySet[RequestMetric], QuerySet[RequestMetric]]:
+def arm_querysets(
+    rollout: Rollout, since: Any
+) -> tuple[QuerySet[RequestMetric], QuerySet[RequestMetric]]:
     # Both filter (tier, routed_to, created_at): the metric_tier_arm_time index.
     rows = RequestMetric.objects.filter(tier=rollout.tier, created_at__gte=since)
     candidate = rows.filter(routed_to=RoutedTo.LOCAL, stage=rollout.stage)
@@ -60,7 +62,8 @@ def _aggregate(qs: QuerySet[RequestMetric], slower_than: float | None = None) ->
         "json_invalid": Count("pk", filter=SUCCESS & Q(json_requested=True, json_valid=False)),
         "think_leaks": Count("pk", filter=SUCCESS & Q(think_leaked=True)),
         "empty_or_truncated": Count(
-            "pk", filter=SUCCESS & (Q(empty_answer=True) | Q(finish_reason="length"))),
+            "pk", filter=SUCCESS & (Q(empty_answer=True) | Q(finish_reason="length"))
+        ),
     }
     if slower_than is not None:
         counts["slow_successes"] = Count("pk", filter=SUCCESS & Q(latency_ms__gt=slower_than))
@@ -73,8 +76,12 @@ def _latency_at_rank(qs: QuerySet[RequestMetric], rank: int | None) -> float | N
     """The rank-th fastest success (1-based); portable (PostgreSQL and SQLite)."""
     if not rank:
         return None
-    return (qs.filter(success=True).order_by("latency_ms")
-            .values_list("latency_ms", flat=True)[rank - 1: rank].first())
+    return (
+        qs.filter(success=True)
+        .order_by("latency_ms")
+        .values_list("latency_ms", flat=True)[rank - 1 : rank]
+        .first()
+    )
 
 
 def _p95(qs: QuerySet[RequestMetric], successes: int) -> float | None:
@@ -91,12 +98,14 @@ def collect(rollout: Rollout, now: Any = None) -> tuple[gates.ArmCounts, gates.A
         **base,
         p95_latency_ms=_p95(baseline_qs, base_successes),
         p95_upper_latency_ms=_latency_at_rank(
-            baseline_qs, gates.p95_upper_rank(base_successes, settings)),
+            baseline_qs, gates.p95_upper_rank(base_successes, settings)
+        ),
     )
     threshold = gates.latency_threshold_ms(baseline, settings)
     cand = _aggregate(candidate_qs, slower_than=threshold)
     candidate = gates.ArmCounts(
-        **cand, p95_latency_ms=_p95(candidate_qs, cand["requests"] - cand["errors"]))
+        **cand, p95_latency_ms=_p95(candidate_qs, cand["requests"] - cand["errors"])
+    )
     return candidate, baseline, since
 
 
@@ -115,22 +124,42 @@ def health_evidence(rollout: Rollout) -> dict[str, Any]:
     if rollout.candidate_id:
         provider_keys = [rollout.candidate.provider.key]
     else:
-        provider_keys = sorted(set(
-            Model.objects.active().filter(tier=rollout.tier, provider__is_local=True,
-                                          provider__enabled=True)
-            .values_list("provider__key", flat=True)))
+        provider_keys = sorted(
+            set(
+                Model.objects.active()
+                .filter(tier=rollout.tier, provider__is_local=True, provider__enabled=True)
+                .values_list("provider__key", flat=True)
+            )
+        )
     if not provider_keys:
-        return {"verdict": "fail", "stage": rollout.stage, "gates": [],
-                "summary": f"no active local {rollout.tier} model to send traffic to"}
+        return {
+            "verdict": "fail",
+            "stage": rollout.stage,
+            "gates": [],
+            "summary": f"no active local {rollout.tier} model to send traffic to",
+        }
     checks = [check_provider(key) for key in provider_keys]
     healthy = [h for h in checks if h.ok]
-    lines = [f"{h.provider.key} {'healthy' if h.ok else 'down'}: {h.detail} "
-             f"({h.latency_ms:.0f} ms)" for h in checks]
-    return {"verdict": "pass" if healthy else "fail", "stage": rollout.stage,
-            "summary": "; ".join(lines), "gates": [],
-            "health": [{"provider": h.provider.key, "ok": h.ok, "detail": h.detail,
-                        "models": h.models_available, "loaded": h.models_loaded}
-                       for h in checks]}
+    lines = [
+        f"{h.provider.key} {'healthy' if h.ok else 'down'}: {h.detail} ({h.latency_ms:.0f} ms)"
+        for h in checks
+    ]
+    return {
+        "verdict": "pass" if healthy else "fail",
+        "stage": rollout.stage,
+        "summary": "; ".join(lines),
+        "gates": [],
+        "health": [
+            {
+                "provider": h.provider.key,
+                "ok": h.ok,
+                "detail": h.detail,
+                "models": h.models_available,
+                "loaded": h.models_loaded,
+            }
+            for h in checks
+        ],
+    }
 
 
 def advance_evidence(tier: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from canary import actions
-from canary.models import RequestMetric, RolloutStatus, RoutedTo, Rollout, TransitionReason
+from canary.models import RequestMetric, Rollout, RolloutStatus, RoutedTo, TransitionReason
 from llmcontrol.client.metrics import MetricRecord
 
 logger = logging.getLogger(__name__)

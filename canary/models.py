@@ -88,22 +88,37 @@ class Rollout(models.Model):
 
     tier = models.CharField(max_length=16, unique=True)
     candidate = models.ForeignKey(
-        "registry.Model", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "registry.Model",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The local model under test.",
     )
     baseline = models.ForeignKey(
-        "registry.Model", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "registry.Model",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The cloud model it is compared with.",
     )
-    stage = models.PositiveSmallIntegerField(default=0, help_text="% of the tier's traffic sent local.")
+    stage = models.PositiveSmallIntegerField(
+        default=0, help_text="% of the tier's traffic sent local."
+    )
     ladder = models.JSONField(default=default_ladder, help_text="Stages in order, from 0 to 100.")
-    status = models.CharField(max_length=16, choices=RolloutStatus.choices,
-                              default=RolloutStatus.PAUSED)
+    status = models.CharField(
+        max_length=16, choices=RolloutStatus.choices, default=RolloutStatus.PAUSED
+    )
     # Gate settings
     error_rate_ceiling = models.FloatField(default=0.05)
     baseline_error_margin = models.FloatField(
-        default=0.02, help_text="How much worse than the baseline's error rate the candidate may be.")
-    latency_multiplier = models.FloatField(default=2.0, help_text="Candidate p95 ≤ this × baseline p95.")
+        default=0.02,
+        help_text="How much worse than the baseline's error rate the candidate may be.",
+    )
+    latency_multiplier = models.FloatField(
+        default=2.0, help_text="Candidate p95 ≤ this × baseline p95."
+    )
     min_samples = models.PositiveIntegerField(default=50, help_text="Per arm, before a PASS.")
     window_minutes = models.PositiveIntegerField(default=60, help_text="Evidence window.")
     consecutive_failure_limit = models.PositiveSmallIntegerField(default=3)
@@ -130,8 +145,9 @@ class Rollout(models.Model):
 class ProviderHealth(models.Model):
     """The last free health signal of each local provider (model listings, no completion)."""
 
-    provider = models.OneToOneField("registry.Provider", on_delete=models.CASCADE,
-                                    related_name="health")
+    provider = models.OneToOneField(
+        "registry.Provider", on_delete=models.CASCADE, related_name="health"
+    )
     ok = models.BooleanField()
     detail = models.CharField(max_length=500)
     models_available = models.JSONField(default=list)
@@ -166,5 +182,7 @@ class Transition(models.Model):
         indexes = [models.Index(fields=["rollout", "-created_at"], name="transition_history")]
 
     def __str__(self) -> str:
-        return (f"{self.rollout.tier}: {self.from_stage}% {self.from_status} → "
-                f"{self.to_stage}% {self.to_status} ({self.reason})")
+        return (
+            f"{self.rollout.tier}: {self.from_stage}% {self.from_status} → "
+            f"{self.to_stage}% {self.to_status} ({self.reason})"
+        )

@@ -15,8 +15,12 @@ def rollout_specs() -> dict[str, RolloutSpec]:
     specs = {}
     for r in Rollout.objects.select_related("candidate__provider", "baseline__provider"):
         specs[r.tier] = RolloutSpec(
-            tier=r.tier, stage=r.stage, status=r.status,
-            candidate=f"{r.candidate.provider.key}/{r.candidate.model_key}" if r.candidate else None,
+            tier=r.tier,
+            stage=r.stage,
+            status=r.status,
+            candidate=f"{r.candidate.provider.key}/{r.candidate.model_key}"
+            if r.candidate
+            else None,
             baseline=f"{r.baseline.provider.key}/{r.baseline.model_key}" if r.baseline else None,
         )
     return specs

@@ -23,7 +23,9 @@ DEV_SECRET_KEY = "django-insecure-llmcontrol-development-only"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ConfigError("SECRET_KEY is required when DEBUG is off (set DEBUG=true for development)")
+        raise ConfigError(
+            "SECRET_KEY is required when DEBUG is off (set DEBUG=true for development)"
+        )
     SECRET_KEY = DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
@@ -76,7 +78,9 @@ WSGI_APPLICATION = "llmcontrol.wsgi.application"
 ASGI_APPLICATION = "llmcontrol.asgi.application"
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'llmcontrol.sqlite3'}"),
+    "default": env.db(
+        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'llmcontrol.sqlite3'}"
+    ),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -33,7 +33,9 @@ def current_version() -> int:
 
 @transaction.atomic
 def set_models_status(models: QuerySet[Model], status: str) -> int:
-    """Activate or deactivate models; refused whole if a busy tier would lose its last cloud model."""
+    """Activate or deactivate models.
+
+    Refused whole if a busy tier would lose its last cloud model."""
     targets = list(models.select_related("provider").exclude(status=status))
     if status != ModelStatus.ACTIVE:
         invariants.check_models_leaving(targets, what=f"Setting {len(targets)} model(s) {status}")
@@ -63,18 +65,23 @@ def import_routing(doc: RoutingDocument) -> dict[str, int]:
         invariants.check_rule_target(tier)
     counts: dict[str, int] = {}
     if doc.phase_overrides is not None:
-        counts["phaseOverrides"] = _replace(RuleKind.PHASE, [
-            RoutingRule(phase=p, sub_agent=a, tier=t, position=i)
-            for i, (p, a, t) in enumerate(doc.phase_overrides)
-        ])
+        counts["phaseOverrides"] = _replace(
+            RuleKind.PHASE,
+            [
+                RoutingRule(phase=p, sub_agent=a, tier=t, position=i)
+                for i, (p, a, t) in enumerate(doc.phase_overrides)
+            ],
+        )
     if doc.defaults is not None:
-        counts["defaults"] = _replace(RuleKind.SUB_AGENT, [
-            RoutingRule(sub_agent=a, tier=t, position=i) for i, (a, t) in enumerate(doc.defaults)
-        ])
+        counts["defaults"] = _replace(
+            RuleKind.SUB_AGENT,
+            [RoutingRule(sub_agent=a, tier=t, position=i) for i, (a, t) in enumerate(doc.defaults)],
+        )
     if doc.purposes is not None:
-        counts["purposes"] = _replace(RuleKind.PURPOSE, [
-            RoutingRule(purpose=p, tier=t, position=i) for i, (p, t) in enumerate(doc.purposes)
-        ])
+        counts["purposes"] = _replace(
+            RuleKind.PURPOSE,
+            [RoutingRule(purpose=p, tier=t, position=i) for i, (p, t) in enumerate(doc.purposes)],
+        )
     if doc.default_tier is not None:
         counts["defaultTier"] = _replace(RuleKind.DEFAULT, [RoutingRule(tier=doc.default_tier)])
     state, _ = RegistryState.objects.select_for_update().get_or_create(pk=1)
@@ -111,8 +118,14 @@ def export_routing(*, all_sections: bool = False) -> str:
     def section(name: str, kind: str) -> list[RoutingRule] | None:
         return [r for r in rules if r.kind == kind] if wanted is None or name in wanted else None
 
-    phase, defaults = section("phaseOverrides", RuleKind.PHASE), section("defaults", RuleKind.SUB_AGENT)
-    purposes, default = section("purposes", RuleKind.PURPOSE), section("defaultTier", RuleKind.DEFAULT)
+    phase, defaults = (
+        section("phaseOverrides", RuleKind.PHASE),
+        section("defaults", RuleKind.SUB_AGENT),
+    )
+    purposes, default = (
+        section("purposes", RuleKind.PURPOSE),
+        section("defaultTier", RuleKind.DEFAULT),
+    )
     doc = RoutingDocument(
         phase_overrides=None if phase is None else [(r.phase, r.sub_agent, r.tier) for r in phase],
         defaults=None if defaults is None else [(r.sub_agent, r.tier) for r in defaults],
@@ -142,8 +155,10 @@ def seed_defaults() -> dict[str, int]:
             provider=providers[spec["provider"]],
             model_key=spec["model_key"],
             defaults={
-                "display_name": spec["display_name"], "tier": spec["tier"],
-                "priority": spec["priority"], "context_window": spec["context_window"],
+                "display_name": spec["display_name"],
+                "tier": spec["tier"],
+                "priority": spec["priority"],
+                "context_window": spec["context_window"],
                 "input_price_per_mtok": Decimal(spec["input"]),
                 "output_price_per_mtok": Decimal(spec["output"]),
                 "supports_thinking": spec.get("thinking", False),

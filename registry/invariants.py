@@ -35,8 +35,9 @@ def tiers_with_traffic() -> set[str]:
     return tiers
 
 
-def _serving_cloud_elsewhere(tier: str, excluded_model_ids: Iterable[int] = (),
-                             excluded_provider_ids: Iterable[int] = ()) -> bool:
+def _serving_cloud_elsewhere(
+    tier: str, excluded_model_ids: Iterable[int] = (), excluded_provider_ids: Iterable[int] = ()
+) -> bool:
     from registry.models import Model
 
     return (
@@ -78,7 +79,8 @@ def check_model_change(model: Model) -> None:
 
 
 def check_models_leaving(models: Iterable[Model], *, what: str) -> None:
-    """Refuse deactivating or deleting these models if a busy tier would lose its last cloud model."""
+    """Refuse deactivating or deleting these models if a busy tier would lose its last
+    cloud model."""
     models = list(models)
     tiers = {m.tier for m in models if _serves_cloud(m)}
     _refuse_if_orphaned(tiers, what=what, excluded_model_ids=[m.pk for m in models])
@@ -93,12 +95,17 @@ def check_provider_change(provider: Provider) -> None:
     if was_serving and not serves:
         tiers = Model.objects.active().filter(provider=provider).values_list("tier", flat=True)
         _refuse_if_orphaned(
-            tiers, what=f"Disabling or localising {provider.key}", excluded_provider_ids=[provider.pk]
+            tiers,
+            what=f"Disabling or localising {provider.key}",
+            excluded_provider_ids=[provider.pk],
         )
 
 
 def check_rule_target(tier: str) -> None:
     if not _serving_cloud_elsewhere(tier):
         raise ValidationError(
-            {"tier": f"Tier '{tier}' has no active cloud model; add one before routing traffic to it."}
+            {
+                "tier": f"Tier '{tier}' has no active cloud model; "
+                "add one before routing traffic to it."
+            }
         )

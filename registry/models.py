@@ -16,7 +16,9 @@ ENV_NAME_VALIDATOR = RegexValidator(
     r"^[A-Z_][A-Z0-9_]*$",
     "Give the name of an environment variable (e.g. ANTHROPIC_API_KEY), never the key itself.",
 )
-KEY_VALIDATOR = RegexValidator(r"^[a-z0-9][a-z0-9_.-]*$", "Use lowercase letters, digits, '-', '_' or '.'.")
+KEY_VALIDATOR = RegexValidator(
+    r"^[a-z0-9][a-z0-9_.-]*$", "Use lowercase letters, digits, '-', '_' or '.'."
+)
 
 
 class Tier(models.TextChoices):
@@ -103,7 +105,9 @@ class Model(models.Model):
     )
     display_name = models.CharField(max_length=200)
     tier = models.CharField(max_length=16, choices=Tier.choices)
-    status = models.CharField(max_length=16, choices=ModelStatus.choices, default=ModelStatus.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=ModelStatus.choices, default=ModelStatus.ACTIVE
+    )
     priority = models.PositiveSmallIntegerField(
         default=100, help_text="Lower goes first within its tier."
     )
@@ -190,6 +194,10 @@ class RoutingRule(models.Model):
     def __str__(self) -> str:
         return f"{self.describe_match()} → {self.tier}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.kind = self.kind_for(self.phase, self.sub_agent, self.purpose)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
     def describe_match(self) -> str:
         if self.kind == RuleKind.PHASE:
             return f"phase {self.phase} / {self.sub_agent}"
@@ -202,7 +210,9 @@ class RoutingRule(models.Model):
     @staticmethod
     def kind_for(phase: str, sub_agent: str, purpose: str) -> str:
         if purpose and (phase or sub_agent):
-            raise ValidationError("A purpose rule matches on purpose alone; clear phase and sub-agent.")
+            raise ValidationError(
+                "A purpose rule matches on purpose alone; clear phase and sub-agent."
+            )
         if phase and not sub_agent:
             raise ValidationError({"sub_agent": "A phase rule needs a sub-agent."})
         if phase:
@@ -221,10 +231,6 @@ class RoutingRule(models.Model):
         from registry import invariants
 
         invariants.check_rule_target(self.tier)
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.kind = self.kind_for(self.phase, self.sub_agent, self.purpose)
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class RegistryState(models.Model):

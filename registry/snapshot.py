@@ -36,26 +36,46 @@ def build_snapshot() -> RoutingSnapshot:
     for p in Provider.objects.all():
         provider_keys[p.pk] = p.key
         providers[p.key] = ProviderSpec(
-            key=p.key, name=p.name, kind=p.kind, base_url=p.base_url,
-            api_key_env=p.api_key_env, is_local=p.is_local, enabled=p.enabled,
-            timeout_ms=p.timeout_ms, max_retries=p.max_retries,
+            key=p.key,
+            name=p.name,
+            kind=p.kind,
+            base_url=p.base_url,
+            api_key_env=p.api_key_env,
+            is_local=p.is_local,
+            enabled=p.enabled,
+            timeout_ms=p.timeout_ms,
+            max_retries=p.max_retries,
             retry_backoff_ms=p.retry_backoff_ms,
         )
     models = tuple(
         ModelSpec(
-            provider_key=provider_keys[m["provider_id"]], model_key=m["model_key"],
-            display_name=m["display_name"], tier=m["tier"], status=m["status"],
-            priority=m["priority"], is_local=providers[provider_keys[m["provider_id"]]].is_local,
+            provider_key=provider_keys[m["provider_id"]],
+            model_key=m["model_key"],
+            display_name=m["display_name"],
+            tier=m["tier"],
+            status=m["status"],
+            priority=m["priority"],
+            is_local=providers[provider_keys[m["provider_id"]]].is_local,
             context_window=m["context_window"],
             input_price_per_mtok=float(m["input_price_per_mtok"]),
             output_price_per_mtok=float(m["output_price_per_mtok"]),
-            supports_json=m["supports_json"], supports_streaming=m["supports_streaming"],
+            supports_json=m["supports_json"],
+            supports_streaming=m["supports_streaming"],
             supports_thinking=m["supports_thinking"],
         )
         for m in Model.objects.values(
-            "provider_id", "model_key", "display_name", "tier", "status", "priority",
-            "context_window", "input_price_per_mtok", "output_price_per_mtok",
-            "supports_json", "supports_streaming", "supports_thinking",
+            "provider_id",
+            "model_key",
+            "display_name",
+            "tier",
+            "status",
+            "priority",
+            "context_window",
+            "input_price_per_mtok",
+            "output_price_per_mtok",
+            "supports_json",
+            "supports_streaming",
+            "supports_thinking",
         )
     )
     phase, sub_agent, purpose, default = [], [], [], BUILTIN_DEFAULT_TIER
@@ -142,17 +162,20 @@ class SnapshotCache:
             self._on_database_error(exc)
         else:
             if self._database_down:
-                logger.warning("registry database reachable again; snapshot version %s",
-                               self._snapshot.version)
+                logger.warning(
+                    "registry database reachable again; snapshot version %s", self._snapshot.version
+                )
                 self._database_down = False
         self._checked_at = time.monotonic()
 
     def _on_database_error(self, exc: DatabaseError) -> None:
         if not self._database_down:
             serving = "last good snapshot" if self._snapshot else "built-in defaults"
-            logger.warning("registry database unreachable (%s); serving the %s",
-                           str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
-                           serving)
+            logger.warning(
+                "registry database unreachable (%s); serving the %s",
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                serving,
+            )
             self._database_down = True
         if self._snapshot is None:
             from registry.defaults import builtin_snapshot

@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_secret_key_is_required_when_debug_is_off() -> None:
@@ -30,19 +36,31 @@ def test_a_bad_debug_value_is_an_error() -> None:
 
 
 def test_development_defaults_need_debug_on() -> None:
-    result = run_python("import llmcontrol.settings as s; print(s.SECRET_KEY == s.DEV_SECRET_KEY)",
-                        DEBUG="true")
+    result = run_python(
+        "import llmcontrol.settings as s; print(s.SECRET_KEY == s.DEV_SECRET_KEY)", DEBUG="true"
+    )
     assert result.stdout.strip() == "True", result.stderr
 
 
-@pytest.mark.parametrize("overrides, check_id", [
-    ({"DEBUG": True, "ALLOWED_HOSTS": ["llm.example.com"]}, "llmcontrol.W001"),
-    ({"ALLOWED_HOSTS": ["*"]}, "llmcontrol.W002"),
-    ({"DEBUG": False, "SECRET_KEY": "django-insecure-llmcontrol-development-only"}, "llmcontrol.W003"),
-    ({"DEBUG": False, "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "x"}}},
-     "llmcontrol.W004"),
-    ({"REGISTRY_POLL_INTERVAL": 5.0}, "llmcontrol.W005"),
-])
+@pytest.mark.parametrize(
+    "overrides, check_id",
+    [
+        ({"DEBUG": True, "ALLOWED_HOSTS": ["llm.example.com"]}, "llmcontrol.W001"),
+        ({"ALLOWED_HOSTS": ["*"]}, "llmcontrol.W002"),
+        (
+            {"DEBUG": False, "SECRET_KEY": "django-insecure-llmcontrol-development-only"},
+            "llmcontrol.W003",
+        ),
+        (
+            {
+                "DEBUG": False,
+                "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "x"}},
+            },
+            "llmcontrol.W004",
+        ),
+        ({"REGISTRY_POLL_INTERVAL": 5.0}, "llmcontrol.W005"),
+    ],
+)
 def test_dangerous_settings_warn(overrides: dict, check_id: str) -> None:
     with override_settings(**overrides):
         ids = {m.id for m in run_checks(include_deployment_checks=False)}

@@ -5,25 +5,45 @@ from llmcontrol.switches import ConfigError, Switches, read_api_key, read_switch
 
 def test_defaults_when_nothing_is_set() -> None:
     assert read_switches({}) == Switches(
-        use_local_llm=False, ollama_fallback_enabled=True, ollama_base_url=None,
-        ollama_model=None, ollama_timeout_ms=None,
+        use_local_llm=False,
+        ollama_fallback_enabled=True,
+        ollama_base_url=None,
+        ollama_model=None,
+        ollama_timeout_ms=None,
     )
 
 
-@pytest.mark.parametrize("raw, expected", [("true", True), ("1", True), ("YES", True),
-                                           (" on ", True), ("false", False), ("0", False),
-                                           ("Off", False), ("no", False)])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("true", True),
+        ("1", True),
+        ("YES", True),
+        (" on ", True),
+        ("false", False),
+        ("0", False),
+        ("Off", False),
+        ("no", False),
+    ],
+)
 def test_booleans_accept_the_usual_words(raw: str, expected: bool) -> None:
     assert read_switches({"USE_LOCAL_LLM": raw}).use_local_llm is expected
 
 
-@pytest.mark.parametrize("name, raw, message", [
-    ("USE_LOCAL_LLM", "yes please", "USE_LOCAL_LLM='yes please' is not a boolean"),
-    ("OLLAMA_FALLBACK_ENABLED", "maybe", "OLLAMA_FALLBACK_ENABLED='maybe' is not a boolean"),
-    ("OLLAMA_TIMEOUT_MS", "30s", "OLLAMA_TIMEOUT_MS='30s' is not an integer"),
-    ("OLLAMA_TIMEOUT_MS", "-5", "OLLAMA_TIMEOUT_MS='-5' must be a positive integer"),
-    ("OLLAMA_BASE_URL", "localhost:11434", "OLLAMA_BASE_URL='localhost:11434' is not an http(s) URL"),
-])
+@pytest.mark.parametrize(
+    "name, raw, message",
+    [
+        ("USE_LOCAL_LLM", "yes please", "USE_LOCAL_LLM='yes please' is not a boolean"),
+        ("OLLAMA_FALLBACK_ENABLED", "maybe", "OLLAMA_FALLBACK_ENABLED='maybe' is not a boolean"),
+        ("OLLAMA_TIMEOUT_MS", "30s", "OLLAMA_TIMEOUT_MS='30s' is not an integer"),
+        ("OLLAMA_TIMEOUT_MS", "-5", "OLLAMA_TIMEOUT_MS='-5' must be a positive integer"),
+        (
+            "OLLAMA_BASE_URL",
+            "localhost:11434",
+            "OLLAMA_BASE_URL='localhost:11434' is not an http(s) URL",
+        ),
+    ],
+)
 def test_bad_values_are_errors_that_name_the_variable(name: str, raw: str, message: str) -> None:
     with pytest.raises(ConfigError) as excinfo:
         read_switches({name: raw})

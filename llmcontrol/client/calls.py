@@ -17,14 +17,24 @@ from llmcontrol.routing import Decision, ModelSpec, ProviderSpec, RoutingSnapsho
 from llmcontrol.switches import Switches
 
 # A local model that is down, slow, broken or missing its weights: the cloud answers instead.
-LOCAL_FALLBACK_KINDS = frozenset({
-    ErrorKind.UNAVAILABLE, ErrorKind.TIMEOUT, ErrorKind.SERVER_ERROR,
-    ErrorKind.INVALID_RESPONSE, ErrorKind.MODEL_NOT_FOUND,
-})
+LOCAL_FALLBACK_KINDS = frozenset(
+    {
+        ErrorKind.UNAVAILABLE,
+        ErrorKind.TIMEOUT,
+        ErrorKind.SERVER_ERROR,
+        ErrorKind.INVALID_RESPONSE,
+        ErrorKind.MODEL_NOT_FOUND,
+    }
+)
 # A cloud provider that stays down or rate-limited after its retries: the next cloud model.
-CLOUD_FAILOVER_KINDS = frozenset({
-    ErrorKind.UNAVAILABLE, ErrorKind.TIMEOUT, ErrorKind.SERVER_ERROR, ErrorKind.RATE_LIMITED,
-})
+CLOUD_FAILOVER_KINDS = frozenset(
+    {
+        ErrorKind.UNAVAILABLE,
+        ErrorKind.TIMEOUT,
+        ErrorKind.SERVER_ERROR,
+        ErrorKind.RATE_LIMITED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +46,16 @@ class Step:
 
 
 class Call:
-    def __init__(self, decision: Decision, snapshot: RoutingSnapshot, switches: Switches,
-                 request: ChatRequest, labels: dict[str, str],
-                 record: Callable[[MetricRecord], None], streamed: bool = False) -> None:
+    def __init__(
+        self,
+        decision: Decision,
+        snapshot: RoutingSnapshot,
+        switches: Switches,
+        request: ChatRequest,
+        labels: dict[str, str],
+        record: Callable[[MetricRecord], None],
+        streamed: bool = False,
+    ) -> None:
         self.decision = decision
         self.switches = switches
         self.request = request
@@ -69,44 +86,85 @@ class Call:
 
     def failed(self, step: Step, error: ProviderError, elapsed_ms: float) -> None:
         self.errors.append(error)
-        self._record(self._metric(step, success=False, latency_ms=elapsed_ms,
-                                  error_type=str(error.kind)))
+        self._record(
+            self._metric(step, success=False, latency_ms=elapsed_ms, error_type=str(error.kind))
+        )
 
     def succeeded(self, step: Step, completion: Completion) -> LLMResult:
-        self._record(self._metric(step, success=True, latency_ms=completion.duration_ms,
-                                  completion=completion))
+        self._record(
+            self._metric(
+                step, success=True, latency_ms=completion.duration_ms, completion=completion
+            )
+        )
         d = self.decision
         return LLMResult(
-            content=completion.content, provider=step.provider.key, model=step.model.model_key,
-            duration_ms=(time.perf_counter() - self.started) * 1000, usage=completion.usage,
-            local=step.model.is_local, fallback=step.index > 0, tier=d.tier,
-            routed_to=step.routed_to, bucket=d.bucket, stage=d.stage, reason=d.reason,
-            request_id=self.request_id, ttft_ms=completion.ttft_ms, ttfat_ms=completion.ttfat_ms,
-            finish_reason=completion.finish_reason, reasoning=completion.reasoning,
-            think_leaked=completion.think_leaked, json_requested=completion.json_requested,
-            json_valid=completion.json_valid, generation_tps=completion.generation_tps,
-            tps_source=completion.tps_source, attempts=len(self.errors) + 1,
+            content=completion.content,
+            provider=step.provider.key,
+            model=step.model.model_key,
+            duration_ms=(time.perf_counter() - self.started) * 1000,
+            usage=completion.usage,
+            local=step.model.is_local,
+            fallback=step.index > 0,
+            tier=d.tier,
+            routed_to=step.routed_to,
+            bucket=d.bucket,
+            stage=d.stage,
+            reason=d.reason,
+            request_id=self.request_id,
+            ttft_ms=completion.ttft_ms,
+            ttfat_ms=completion.ttfat_ms,
+            finish_reason=completion.finish_reason,
+            reasoning=completion.reasoning,
+            think_leaked=completion.think_leaked,
+            json_requested=completion.json_requested,
+            json_valid=completion.json_valid,
+            generation_tps=completion.generation_tps,
+            tps_source=completion.tps_source,
+            attempts=len(self.errors) + 1,
             errors=[str(e) for e in self.errors],
         )
 
     def error(self, *, partial: bool = False) -> LLMCallError:
         last = self.errors[-1] if self.errors else None
-        tried = ", ".join(f"{s.provider.key}/{s.model.model_key}" for s in self.steps[: len(self.errors)])
+        tried = ", ".join(
+            f"{s.provider.key}/{s.model.model_key}" for s in self.steps[: len(self.errors)]
+        )
         message = f"LLM call failed (tier {self.decision.tier}; tried {tried}): {last}"
         if partial:
             message += " (the stream had already sent text, so no fallback was attempted)"
-        return LLMCallError(message, last=last, request_id=self.request_id,
-                            tier=self.decision.tier, attempts=len(self.errors), partial=partial)
+        return LLMCallError(
+            message,
+            last=last,
+            request_id=self.request_id,
+            tier=self.decision.tier,
+            attempts=len(self.errors),
+            partial=partial,
+        )
 
-    def _metric(self, step: Step, *, success: bool, latency_ms: float, error_type: str = "",
-                completion: Completion | None = None) -> MetricRecord:
+    def _metric(
+        self,
+        step: Step,
+        *,
+        success: bool,
+        latency_ms: float,
+        error_type: str = "",
+        completion: Completion | None = None,
+    ) -> MetricRecord:
         d = self.decision
         c = completion
         return MetricRecord(
-            request_id=self.request_id, attempt=step.index, tier=d.tier,
-            provider=step.provider.key, model=step.model.model_key, routed_to=step.routed_to,
-            bucket=d.bucket, stage=d.stage, success=success, latency_ms=latency_ms,
-            error_type=error_type, ttft_ms=c.ttft_ms if c else None,
+            request_id=self.request_id,
+            attempt=step.index,
+            tier=d.tier,
+            provider=step.provider.key,
+            model=step.model.model_key,
+            routed_to=step.routed_to,
+            bucket=d.bucket,
+            stage=d.stage,
+            success=success,
+            latency_ms=latency_ms,
+            error_type=error_type,
+            ttft_ms=c.ttft_ms if c else None,
             input_tokens=c.usage.input_tokens if c else 0,
             output_tokens=c.usage.output_tokens if c else 0,
             json_requested=self.request.json_mode or self.request.schema is not None,
@@ -114,5 +172,6 @@ class Call:
             think_leaked=c.think_leaked if c else False,
             empty_answer=bool(c and not c.content.strip()),
             finish_reason=(c.finish_reason or "") if c else "",
-            streamed=self.streamed, **self.labels,
+            streamed=self.streamed,
+            **self.labels,
         )

@@ -104,7 +104,9 @@ class BatchingRecorder:
             self._start()
         # A local failure may be the third in a row: write it now so the rollout's
         # fast path sees it right after the request, not at the next flush tick.
-        if len(self._queue) >= self.batch_size or (record.routed_to == "local" and not record.success):
+        if len(self._queue) >= self.batch_size or (
+            record.routed_to == "local" and not record.success
+        ):
             self._wake.set()
 
     def pending(self) -> int:
@@ -157,8 +159,9 @@ class BatchingRecorder:
             self.sink.write(batch)
         except Exception as exc:  # the sink's failure must never reach a caller
             if not self._failing:
-                logger.warning("metric write failed (%s); %s record(s) kept for retry",
-                               exc, len(self._queue))
+                logger.warning(
+                    "metric write failed (%s); %s record(s) kept for retry", exc, len(self._queue)
+                )
                 self._failing = True
             self._writing = False
             time.sleep(min(self.flush_interval, 0.5))

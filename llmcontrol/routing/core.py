@@ -133,7 +133,9 @@ def decide(request: RouteRequest, snapshot: RoutingSnapshot) -> Decision:
         local = tuple(m for m in local if m.provider_key == request.provider)
         reason += f"; provider forced to {request.provider}"
         if not cloud and not local:
-            raise RoutingError(f"provider {request.provider!r} has no active model in tier {tier!r}")
+            raise RoutingError(
+                f"provider {request.provider!r} has no active model in tier {tier!r}"
+            )
 
     goes_local = False
     if tier in NEVER_LOCAL_TIERS:
@@ -150,7 +152,8 @@ def decide(request: RouteRequest, snapshot: RoutingSnapshot) -> Decision:
     else:
         goes_local = bucket < stage * STAGE_SCALE
         side = "local" if goes_local else "cloud"
-        reason += f"; bucket {bucket} {'<' if goes_local else '>='} {stage * STAGE_SCALE} (stage {stage}%) → {side}"
+        sign = "<" if goes_local else ">="
+        reason += f"; bucket {bucket} {sign} {stage * STAGE_SCALE} (stage {stage}%) → {side}"
 
     baseline = rollout.baseline if rollout else None
     if goes_local:
@@ -166,9 +169,16 @@ def decide(request: RouteRequest, snapshot: RoutingSnapshot) -> Decision:
         fallback = tuple(m for m in cloud if m is not chosen)
     assert chosen is not None
     return Decision(
-        tier=tier, model=chosen, provider=snapshot.providers[chosen.provider_key],
-        local=goes_local, fallback=fallback, bucket=bucket, stage=stage, rule=rule,
-        reason=reason, snapshot_version=snapshot.version,
+        tier=tier,
+        model=chosen,
+        provider=snapshot.providers[chosen.provider_key],
+        local=goes_local,
+        fallback=fallback,
+        bucket=bucket,
+        stage=stage,
+        rule=rule,
+        reason=reason,
+        snapshot_version=snapshot.version,
     )
 
 
@@ -198,7 +208,14 @@ def _decide_explicit(
         model = substitute
     fallback = tuple(m for m in cloud if m is not model) if model.is_local else ()
     return Decision(
-        tier=tier, model=model, provider=snapshot.providers[model.provider_key],
-        local=model.is_local, fallback=fallback, bucket=bucket, stage=stage, rule="explicit",
-        reason=reason, snapshot_version=snapshot.version,
+        tier=tier,
+        model=model,
+        provider=snapshot.providers[model.provider_key],
+        local=model.is_local,
+        fallback=fallback,
+        bucket=bucket,
+        stage=stage,
+        rule="explicit",
+        reason=reason,
+        snapshot_version=snapshot.version,
     )

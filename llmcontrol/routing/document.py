@@ -62,7 +62,9 @@ def parse(text: str) -> RoutingDocument:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DocumentError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise DocumentError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     data = _object(data, "top level")
     doc = RoutingDocument(key_order=list(data))
     if "phaseOverrides" in data:
@@ -94,7 +96,10 @@ def _refuse_duplicates(doc: RoutingDocument) -> None:
     # JSON objects cannot repeat a key, but two spellings of one name ("Rca", "RCA")
     # would collide in the case-insensitive matcher: refuse them instead of guessing.
     seen: dict[tuple[str, ...], str] = {}
-    rows = [((p.casefold(), a.casefold()), f"phaseOverrides.{p}.{a}") for p, a, _ in doc.phase_overrides or []]
+    rows = [
+        ((p.casefold(), a.casefold()), f"phaseOverrides.{p}.{a}")
+        for p, a, _ in doc.phase_overrides or []
+    ]
     rows += [(("defaults", a.casefold()), f"defaults.{a}") for a, _ in doc.defaults or []]
     rows += [(("purposes", p.casefold()), f"purposes.{p}") for p, _ in doc.purposes or []]
     for key, where in rows:

@@ -115,7 +115,9 @@ class RoutingSnapshot:
         for tier in TIERS:
             cloud[tier] = tuple(m for m in serving if m.tier == tier and not m.is_local)
             local[tier] = tuple(
-                m for m in serving if m.tier == tier and m.is_local and tier not in NEVER_LOCAL_TIERS
+                m
+                for m in serving
+                if m.tier == tier and m.is_local and tier not in NEVER_LOCAL_TIERS
             )
         set_ = object.__setattr__
         set_(self, "by_ref", MappingProxyType({m.ref: m for m in self.models}))
@@ -133,18 +135,28 @@ class RoutingSnapshot:
             "version": self.version,
             "providers": [
                 {
-                    "key": p.key, "name": p.name, "kind": p.kind, "base_url": p.base_url,
-                    "api_key_env": p.api_key_env, "is_local": p.is_local, "enabled": p.enabled,
-                    "timeout_ms": p.timeout_ms, "max_retries": p.max_retries,
+                    "key": p.key,
+                    "name": p.name,
+                    "kind": p.kind,
+                    "base_url": p.base_url,
+                    "api_key_env": p.api_key_env,
+                    "is_local": p.is_local,
+                    "enabled": p.enabled,
+                    "timeout_ms": p.timeout_ms,
+                    "max_retries": p.max_retries,
                     "retry_backoff_ms": p.retry_backoff_ms,
                 }
                 for p in self.providers.values()
             ],
             "models": [
                 {
-                    "provider": m.provider_key, "model": m.model_key,
-                    "display_name": m.display_name, "tier": m.tier, "status": m.status,
-                    "priority": m.priority, "is_local": m.is_local,
+                    "provider": m.provider_key,
+                    "model": m.model_key,
+                    "display_name": m.display_name,
+                    "tier": m.tier,
+                    "status": m.status,
+                    "priority": m.priority,
+                    "is_local": m.is_local,
                     "context_window": m.context_window,
                     "input_price_per_mtok": m.input_price_per_mtok,
                     "output_price_per_mtok": m.output_price_per_mtok,
@@ -161,8 +173,13 @@ class RoutingSnapshot:
                 "default_tier": self.rules.default_tier,
             },
             "rollouts": [
-                {"tier": r.tier, "stage": r.stage, "status": r.status,
-                 "candidate": r.candidate, "baseline": r.baseline}
+                {
+                    "tier": r.tier,
+                    "stage": r.stage,
+                    "status": r.status,
+                    "candidate": r.candidate,
+                    "baseline": r.baseline,
+                }
                 for r in self.rollouts.values()
             ],
         }
@@ -175,12 +192,18 @@ class RoutingSnapshot:
         }
         models = tuple(
             ModelSpec(
-                provider_key=m["provider"], model_key=m["model"], display_name=m["display_name"],
-                tier=m["tier"], status=m["status"], priority=m["priority"],
-                is_local=m["is_local"], context_window=m["context_window"],
+                provider_key=m["provider"],
+                model_key=m["model"],
+                display_name=m["display_name"],
+                tier=m["tier"],
+                status=m["status"],
+                priority=m["priority"],
+                is_local=m["is_local"],
+                context_window=m["context_window"],
                 input_price_per_mtok=float(m["input_price_per_mtok"]),
                 output_price_per_mtok=float(m["output_price_per_mtok"]),
-                supports_json=m["supports_json"], supports_streaming=m["supports_streaming"],
+                supports_json=m["supports_json"],
+                supports_streaming=m["supports_streaming"],
                 supports_thinking=m["supports_thinking"],
             )
             for m in data["models"]

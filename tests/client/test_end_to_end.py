@@ -1,4 +1,4 @@
-"""Whole-system paths: a rollout losing its local server, metrics at process exit, the real model."""
+"""Whole-system paths: a rollout losing its local server, metrics at exit, the real model."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_local_server_killed_mid_rollout_rolls_back_and_no_caller_notices(
-        wired_registry: dict, settings) -> None:
+    wired_registry: dict, settings
+) -> None:
     settings.REGISTRY_POLL_INTERVAL = 0.05
     actions.set_stage("haiku", 25, actor="test")
     ollama = wired_registry["ollama"]
@@ -42,19 +43,31 @@ def test_local_server_killed_mid_rollout_rolls_back_and_no_caller_notices(
     assert all(r.content for r in results)
 
     refresh_model_registry()
-    after = [get_llm_client(purpose="classification", routing_key=f"user-{i}").complete("L", "t")
-             for i in range(40)]
+    after = [
+        get_llm_client(purpose="classification", routing_key=f"user-{i}").complete("L", "t")
+        for i in range(40)
+    ]
     assert {r.routed_to for r in after} == {"cloud"}
 
 
 def test_metrics_queued_in_memory_are_written_when_a_process_exits(wired_registry: dict) -> None:
     settings_dict = connection.settings_dict
-    url = (f"postgres://postgres@127.0.0.1:{settings_dict['PORT'] or 5432}/"
-           f"{settings_dict['NAME']}")
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true",
-           "METRICS_FLUSH_INTERVAL": "3600", "METRICS_BATCH_SIZE": "100000"}
-    result = subprocess.run([sys.executable, "-m", "tests.client.calls_child", "25"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)
+    url = f"postgres://postgres@127.0.0.1:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DEBUG": "true",
+        "METRICS_FLUSH_INTERVAL": "3600",
+        "METRICS_BATCH_SIZE": "100000",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.client.calls_child", "25"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.stdout.strip() == "done", result.stderr
     assert RequestMetric.objects.filter(routed_to="local", success=True).count() == 25
 

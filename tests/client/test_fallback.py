@@ -1,4 +1,4 @@
-"""The client against real HTTP servers: local first, cloud when local fails, every attempt recorded."""
+"""The client against real HTTP servers: local first, cloud on local failure, all recorded."""
 
 from __future__ import annotations
 
@@ -20,11 +20,20 @@ def test_local_answers_when_it_is_up(wired_registry: dict) -> None:
     result = get_llm_client(purpose="classification").complete(SYSTEM, PROMPT)
     assert (result.content, result.local, result.fallback) == ("bug", True, False)
     assert (result.provider, result.model, result.tier, result.routed_to) == (
-        "ollama", "qwen3-coder:30b", "haiku", "local")
+        "ollama",
+        "qwen3-coder:30b",
+        "haiku",
+        "local",
+    )
     assert (result.usage.input_tokens, result.usage.output_tokens) == (30, 1)
     [row] = stored_metrics()
     assert (row.routed_to, row.success, row.provider, row.stage, row.purpose) == (
-        "local", True, "ollama", 100, "classification")
+        "local",
+        True,
+        "ollama",
+        100,
+        "classification",
+    )
     assert wired_registry["anthropic"].requests == []
 
 
@@ -33,7 +42,11 @@ def test_local_down_falls_back_to_the_cloud_and_records_both_attempts(wired_regi
     wired_registry["anthropic"].enqueue(Reply(text="feature"))
     result = get_llm_client(purpose="classification").complete(SYSTEM, PROMPT)
     assert (result.content, result.local, result.fallback, result.routed_to) == (
-        "feature", False, True, "fallback")
+        "feature",
+        False,
+        True,
+        "fallback",
+    )
     assert (result.provider, result.model) == ("anthropic", "claude-haiku-3-5-20241022")
     assert result.attempts == 2 and "unavailable" in result.errors[0]
     first, second = stored_metrics()
@@ -42,13 +55,20 @@ def test_local_down_falls_back_to_the_cloud_and_records_both_attempts(wired_regi
     assert first.request_id == second.request_id
 
 
-@pytest.mark.parametrize("failure, kind", [
-    (HttpError(500, "runner crashed"), "server_error"),
-    (HttpError(404, "model 'qwen3-coder:30b' not found, try pulling it first"), "model_not_found"),
-    (Reply(text="late", delay_s=1.5), "timeout"),
-])
-def test_local_failures_that_fall_back(wired_registry: dict, monkeypatch: pytest.MonkeyPatch,
-                                       failure: object, kind: str) -> None:
+@pytest.mark.parametrize(
+    "failure, kind",
+    [
+        (HttpError(500, "runner crashed"), "server_error"),
+        (
+            HttpError(404, "model 'qwen3-coder:30b' not found, try pulling it first"),
+            "model_not_found",
+        ),
+        (Reply(text="late", delay_s=1.5), "timeout"),
+    ],
+)
+def test_local_failures_that_fall_back(
+    wired_registry: dict, monkeypatch: pytest.MonkeyPatch, failure: object, kind: str
+) -> None:
     monkeypatch.setenv("OLLAMA_TIMEOUT_MS", "300")
     wired_registry["ollama"].enqueue(failure)
     result = get_llm_client(purpose="classification").complete(SYSTEM, PROMPT)
@@ -65,8 +85,9 @@ def test_a_bad_request_does_not_fall_back(wired_registry: dict) -> None:
     assert [(m.routed_to, m.error_type) for m in stored_metrics()] == [("local", "bad_request")]
 
 
-def test_fallback_switched_off_surfaces_the_local_error(wired_registry: dict,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fallback_switched_off_surfaces_the_local_error(
+    wired_registry: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OLLAMA_FALLBACK_ENABLED", "false")
     wired_registry["ollama"].stop()
     with pytest.raises(LLMCallError) as excinfo:
@@ -76,8 +97,9 @@ def test_fallback_switched_off_surfaces_the_local_error(wired_registry: dict,
     assert len(stored_metrics()) == 1
 
 
-def test_use_local_llm_off_goes_straight_to_the_cloud(wired_registry: dict,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_use_local_llm_off_goes_straight_to_the_cloud(
+    wired_registry: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("USE_LOCAL_LLM", "false")
     result = get_llm_client(purpose="classification").complete(SYSTEM, PROMPT)
     assert (result.local, result.fallback, result.routed_to) == (False, False, "cloud")
@@ -94,8 +116,9 @@ def test_a_bad_switch_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     assert stored_metrics() == []
 
 
-def test_ollama_switches_apply_at_call_time(wired_registry: dict, fake_ollama_2,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ollama_switches_apply_at_call_time(
+    wired_registry: dict, fake_ollama_2, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OLLAMA_BASE_URL", fake_ollama_2.url)
     monkeypatch.setenv("OLLAMA_MODEL", "llama3.2:3b")
     result = get_llm_client(purpose="classification").complete(SYSTEM, PROMPT)
@@ -104,7 +127,8 @@ def test_ollama_switches_apply_at_call_time(wired_registry: dict, fake_ollama_2,
 
 
 def test_a_missing_cloud_key_names_the_variable_and_sends_nothing(
-        wired_registry: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    wired_registry: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("USE_LOCAL_LLM", "false")
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -122,7 +146,9 @@ def test_stream_falls_back_before_the_first_delta(wired_registry: dict) -> None:
     assert deltas == ["a ", "docs ", "issue"]
     assert isinstance(final, LLMResult) and final.fallback is True
     assert [(m.routed_to, m.success, m.streamed) for m in stored_metrics()] == [
-        ("local", False, True), ("fallback", True, True)]
+        ("local", False, True),
+        ("fallback", True, True),
+    ]
 
 
 def test_stream_error_after_the_first_delta_surfaces_without_fallback(wired_registry: dict) -> None:
@@ -161,7 +187,9 @@ def test_async_twins_fall_back_too(wired_registry: dict, settings) -> None:
     assert parts[0] == "x" and parts[-1].fallback is True
 
 
-def test_think_tags_and_json_validity_reach_the_result_and_the_metrics(wired_registry: dict) -> None:
+def test_think_tags_and_json_validity_reach_the_result_and_the_metrics(
+    wired_registry: dict,
+) -> None:
     wired_registry["ollama"].enqueue(Reply(text='<think>hmm, a bug?</think>{"label": "bug"}'))
     result = get_llm_client(purpose="classification").complete(SYSTEM, PROMPT, json=True)
     assert (result.content, result.reasoning) == ('{"label": "bug"}', "hmm, a bug?")
@@ -183,7 +211,8 @@ def test_metrics_never_hold_prompt_or_answer_text(wired_registry: dict) -> None:
 
 
 def test_the_call_path_makes_no_database_query_with_a_warm_snapshot(
-        wired_registry: dict, django_assert_num_queries) -> None:
+    wired_registry: dict, django_assert_num_queries
+) -> None:
     client = get_llm_client(purpose="classification")
     client.complete(SYSTEM, PROMPT)  # warms the snapshot and the adapter
     with django_assert_num_queries(0):
@@ -205,9 +234,13 @@ def test_bad_input_is_refused_before_any_call(wired_registry: dict) -> None:
 
 
 def test_routing_status_and_helpers(wired_registry: dict) -> None:
-    from llmcontrol.client import (get_routing_status, get_security_client,
-                                   get_sub_agent_client, is_local_llm_enabled,
-                                   refresh_model_registry)
+    from llmcontrol.client import (
+        get_routing_status,
+        get_security_client,
+        get_sub_agent_client,
+        is_local_llm_enabled,
+        refresh_model_registry,
+    )
 
     assert is_local_llm_enabled() is True
     status = get_routing_status()

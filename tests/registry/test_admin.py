@@ -23,15 +23,17 @@ def test_model_list_filters_and_search(admin_client: Client) -> None:
     url = reverse("admin:registry_model_changelist")
     assert admin_client.get(url).status_code == 200
     local = admin_client.get(url, {"provider__is_local__exact": "1"})
-    assert list(local.context["cl"].queryset.values_list("model_key", flat=True).order_by("model_key")) == [
-        "llama3.2:3b", "qwen3-coder:30b", "smollm2-135m-instruct"]
+    assert list(
+        local.context["cl"].queryset.values_list("model_key", flat=True).order_by("model_key")
+    ) == ["llama3.2:3b", "qwen3-coder:30b", "smollm2-135m-instruct"]
     found = admin_client.get(url, {"q": "sonnet"})
     assert [m.model_key for m in found.context["cl"].queryset] == ["claude-sonnet-4-20250514"]
     assert admin_client.get(url, {"tier__exact": "opus"}).context["cl"].result_count == 1
 
 
-def test_model_list_makes_a_fixed_number_of_queries(admin_client: Client,
-                                                    django_assert_max_num_queries) -> None:
+def test_model_list_makes_a_fixed_number_of_queries(
+    admin_client: Client, django_assert_max_num_queries
+) -> None:
     url = reverse("admin:registry_model_changelist")
     with django_assert_max_num_queries(12):
         admin_client.get(url)
@@ -43,8 +45,15 @@ def test_editing_a_model_saves_logs_history_and_bumps_the_version(admin_client: 
     url = reverse("admin:registry_model_change", args=[model.pk])
     form = admin_client.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None}
-    data.update({"provider": model.provider_id, "priority": 5, "display_name": "GPT-4o mini (fast)",
-                 "supports_json": "on", "supports_streaming": "on"})
+    data.update(
+        {
+            "provider": model.provider_id,
+            "priority": 5,
+            "display_name": "GPT-4o mini (fast)",
+            "supports_json": "on",
+            "supports_streaming": "on",
+        }
+    )
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     model.refresh_from_db()
@@ -56,34 +65,53 @@ def test_editing_a_model_saves_logs_history_and_bumps_the_version(admin_client: 
 def test_an_opus_model_on_a_local_provider_is_a_form_error(admin_client: Client) -> None:
     ollama = Provider.objects.get(key="ollama")
     url = reverse("admin:registry_model_add")
-    response = admin_client.post(url, {
-        "provider": ollama.pk, "model_key": "local-opus", "display_name": "nope", "tier": "opus",
-        "status": "active", "priority": 1, "context_window": 8192,
-        "input_price_per_mtok": "0", "output_price_per_mtok": "0",
-    })
+    response = admin_client.post(
+        url,
+        {
+            "provider": ollama.pk,
+            "model_key": "local-opus",
+            "display_name": "nope",
+            "tier": "opus",
+            "status": "active",
+            "priority": 1,
+            "context_window": 8192,
+            "input_price_per_mtok": "0",
+            "output_price_per_mtok": "0",
+        },
+    )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["tier"] == [
-        "An opus model can never be local: pick a cloud provider or another tier."]
+        "An opus model can never be local: pick a cloud provider or another tier."
+    ]
     assert not Model.objects.filter(model_key="local-opus").exists()
 
 
-def test_deactivate_action_reports_counts_and_refuses_the_last_cloud_model(admin_client: Client) -> None:
+def test_deactivate_action_reports_counts_and_refuses_the_last_cloud_model(
+    admin_client: Client,
+) -> None:
     url = reverse("admin:registry_model_changelist")
     mini = Model.objects.get(model_key="gpt-4o-mini")
-    response = admin_client.post(url, {"action": "deactivate", "_selected_action": [mini.pk]},
-                                 follow=True)
+    response = admin_client.post(
+        url, {"action": "deactivate", "_selected_action": [mini.pk]}, follow=True
+    )
     assert "1 model(s) set inactive; 0 already were." in response.content.decode()
     assert LogEntry.objects.filter(object_id=str(mini.pk)).count() == 1
 
     opus = Model.objects.get(model_key="claude-opus-4-5-20251101")
-    response = admin_client.post(url, {"action": "deactivate", "_selected_action": [opus.pk]},
-                                 follow=True)
-    assert "would leave tier &#x27;opus&#x27; without an active cloud model" in response.content.decode()
+    response = admin_client.post(
+        url, {"action": "deactivate", "_selected_action": [opus.pk]}, follow=True
+    )
+    assert (
+        "would leave tier &#x27;opus&#x27; without an active cloud model"
+        in response.content.decode()
+    )
     opus.refresh_from_db()
     assert opus.status == "active"
 
 
-def test_deleting_the_last_cloud_model_is_refused_on_the_confirmation_page(admin_client: Client) -> None:
+def test_deleting_the_last_cloud_model_is_refused_on_the_confirmation_page(
+    admin_client: Client,
+) -> None:
     opus = Model.objects.get(model_key="claude-opus-4-5-20251101")
     url = reverse("admin:registry_model_delete", args=[opus.pk])
     page = admin_client.get(url).content.decode()
@@ -107,8 +135,11 @@ def test_provider_page_shows_its_models_inline(admin_client: Client) -> None:
 
 
 def test_no_api_key_appears_in_the_database_the_admin_or_the_logs(
-        admin_client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-        django_db_blocker) -> None:
+    admin_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    django_db_blocker,
+) -> None:
     from django.db import connection
 
     from llmcontrol.client.pool import provider_config
@@ -123,8 +154,10 @@ def test_no_api_key_appears_in_the_database_the_admin_or_the_logs(
         admin_client.get(reverse("admin:registry_model_changelist")),
     ]
     snapshot = refresh_snapshot()
-    config = provider_config(snapshot.providers["anthropic"], __import__(
-        "llmcontrol.switches", fromlist=["read_switches"]).read_switches())
+    config = provider_config(
+        snapshot.providers["anthropic"],
+        __import__("llmcontrol.switches", fromlist=["read_switches"]).read_switches(),
+    )
     assert config.api_key == SECRET  # the key is read from the environment...
     logging.getLogger("test").info("provider config %r", config)
     # ...and appears nowhere else.
@@ -133,8 +166,13 @@ def test_no_api_key_appears_in_the_database_the_admin_or_the_logs(
     assert SECRET not in repr(config) and SECRET not in str(snapshot.to_dict())
     assert SECRET not in caplog.text
     with connection.cursor() as cursor:
-        for table in ("registry_provider", "registry_model", "registry_routingrule",
-                      "registry_registrystate", "django_admin_log"):
+        for table in (
+            "registry_provider",
+            "registry_model",
+            "registry_routingrule",
+            "registry_registrystate",
+            "django_admin_log",
+        ):
             cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (fixed table names)
             assert SECRET not in repr(cursor.fetchall()), table
 
@@ -144,11 +182,18 @@ def test_the_api_key_field_takes_a_variable_name_not_a_key(admin_client: Client)
     url = reverse("admin:registry_provider_change", args=[anthropic.pk])
     form = admin_client.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and not isinstance(v, bool)}
-    data.update({"api_key_env": SECRET, "enabled": "on",
-                 "models-TOTAL_FORMS": "0", "models-INITIAL_FORMS": "0"})
+    data.update(
+        {
+            "api_key_env": SECRET,
+            "enabled": "on",
+            "models-TOTAL_FORMS": "0",
+            "models-INITIAL_FORMS": "0",
+        }
+    )
     response = admin_client.post(url, data)
     assert response.status_code == 200
     assert "Give the name of an environment variable" in str(
-        response.context["adminform"].form.errors["api_key_env"])
+        response.context["adminform"].form.errors["api_key_env"]
+    )
     anthropic.refresh_from_db()
     assert anthropic.api_key_env == "ANTHROPIC_API_KEY"

@@ -21,8 +21,9 @@ def export(*args: str) -> str:
 
 
 def rules_state() -> list:
-    return sorted(RoutingRule.objects.values_list("kind", "phase", "sub_agent", "purpose", "tier",
-                                                  "position"))
+    return sorted(
+        RoutingRule.objects.values_list("kind", "phase", "sub_agent", "purpose", "tier", "position")
+    )
 
 
 def test_export_of_an_import_reproduces_the_seed_file_byte_for_byte(tmp_path: Path) -> None:
@@ -34,8 +35,10 @@ def test_a_file_in_the_seeds_own_shape_round_trips(tmp_path: Path) -> None:
     seed_shape = {
         "version": "1.0",
         "_comment": "kept as is",
-        "phaseOverrides": {"EXEC": {"TESTING": "sonnet", "DOCMON": "haiku"},
-                           "LEAD": {"RISK": "opus"}},
+        "phaseOverrides": {
+            "EXEC": {"TESTING": "sonnet", "DOCMON": "haiku"},
+            "LEAD": {"RISK": "opus"},
+        },
         "defaults": {"RCA": "sonnet", "QUICKFIX": "haiku"},
         "metadata": {"owner": "platform", "reviewed": ["2026-01-02"]},
     }
@@ -62,18 +65,34 @@ def test_export_all_adds_the_sections_the_file_lacked(tmp_path: Path) -> None:
     assert exported["purposes"]["classification"] == "haiku"
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "not valid JSON: Expecting property name enclosed in double quotes at line 1"),
-    ("[]", "top level: expected an object, got list"),
-    ('{"defaults": {"RCA": "gpt-5"}}', "defaults.RCA: unknown tier 'gpt-5'"),
-    ('{"defaults": {"RCA": 3}}', "defaults.RCA: expected a tier name, got int"),
-    ('{"phaseOverrides": {"EXEC": "haiku"}}', "phaseOverrides.EXEC: expected an object, got str"),
-    ('{"phaseOverrides": {"EXEC": {"QA": "Haiku"}}}', "phaseOverrides.EXEC.QA: unknown tier 'Haiku'"),
-    ('{"defaults": {"RCA": "haiku", "rca": "sonnet"}}', "defaults.rca: duplicates defaults.RCA"),
-    ('{"defaultTier": ["haiku"]}', "defaultTier: expected a tier name, got list"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            "{not json",
+            "not valid JSON: Expecting property name enclosed in double quotes at line 1",
+        ),
+        ("[]", "top level: expected an object, got list"),
+        ('{"defaults": {"RCA": "gpt-5"}}', "defaults.RCA: unknown tier 'gpt-5'"),
+        ('{"defaults": {"RCA": 3}}', "defaults.RCA: expected a tier name, got int"),
+        (
+            '{"phaseOverrides": {"EXEC": "haiku"}}',
+            "phaseOverrides.EXEC: expected an object, got str",
+        ),
+        (
+            '{"phaseOverrides": {"EXEC": {"QA": "Haiku"}}}',
+            "phaseOverrides.EXEC.QA: unknown tier 'Haiku'",
+        ),
+        (
+            '{"defaults": {"RCA": "haiku", "rca": "sonnet"}}',
+            "defaults.rca: duplicates defaults.RCA",
+        ),
+        ('{"defaultTier": ["haiku"]}', "defaultTier: expected a tier name, got list"),
+    ],
+)
 def test_a_bad_file_is_rejected_with_file_key_and_reason_and_nothing_is_written(
-        tmp_path: Path, content: str, message: str) -> None:
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content)
     before, version = rules_state(), RegistryState.objects.get(pk=1).version
@@ -87,8 +106,9 @@ def test_a_bad_file_is_rejected_with_file_key_and_reason_and_nothing_is_written(
 
 def test_a_valid_section_before_a_bad_one_is_not_written(tmp_path: Path) -> None:
     path = tmp_path / "half.json"
-    path.write_text(json.dumps({"phaseOverrides": {"EXEC": {"NEW": "haiku"}},
-                                "defaults": {"RCA": "mythos"}}))
+    path.write_text(
+        json.dumps({"phaseOverrides": {"EXEC": {"NEW": "haiku"}}, "defaults": {"RCA": "mythos"}})
+    )
     before = rules_state()
     with pytest.raises(CommandError, match="defaults.RCA: unknown tier 'mythos'"):
         call_command("import_routing", str(path))

@@ -41,8 +41,10 @@ def test_a_warm_snapshot_and_a_decision_make_no_query() -> None:
     get_snapshot()
     with CaptureQueriesContext(connection) as queries:
         for i in range(100):
-            decide(RouteRequest(purpose="classification", routing_key=str(i), local_enabled=True),
-                   get_snapshot())
+            decide(
+                RouteRequest(purpose="classification", routing_key=str(i), local_enabled=True),
+                get_snapshot(),
+            )
     assert len(queries) == 0
 
 
@@ -83,10 +85,19 @@ class Probe:
 
     def __init__(self, database_url: str, **env: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.registry.snapshot_probe"], cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": database_url, "DEBUG": "true",
-                 "REGISTRY_POLL_INTERVAL": "0.5", **env},
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "tests.registry.snapshot_probe"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "DEBUG": "true",
+                "REGISTRY_POLL_INTERVAL": "0.5",
+                **env,
+            },
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def next_line(self, timeout: float = 60.0) -> dict[str, Any]:
@@ -98,7 +109,9 @@ class Probe:
             raise AssertionError(f"probe printed nothing for {timeout} s")
         line = self.proc.stdout.readline()
         if not line:
-            raise AssertionError(f"probe exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            raise AssertionError(
+                f"probe exited: {self.proc.stderr.read() if self.proc.stderr else ''}"
+            )
         return json.loads(line)
 
     def wait_for(self, **expected: Any) -> dict[str, Any]:
@@ -131,8 +144,9 @@ def test_a_change_in_one_process_is_seen_by_another_within_one_second() -> None:
     probe = Probe(database_url())
     try:
         first = probe.wait_for(source="database", status="active")
-        actions.set_models_status(Model.objects.filter(model_key="gpt-4o-mini"),
-                                  ModelStatus.INACTIVE)
+        actions.set_models_status(
+            Model.objects.filter(model_key="gpt-4o-mini"), ModelStatus.INACTIVE
+        )
         committed_at = time.time()
         seen = probe.wait_for(version=first["version"] + 1)
         assert seen["status"] == "inactive"
@@ -155,8 +169,9 @@ def test_database_down_later_keeps_the_last_snapshot_and_logs_once() -> None:
         first = probe.wait_for(source="database", status="active")
         proxy.cut()
         time.sleep(1.5)  # the probe keeps routing through three poll intervals of outage
-        actions.set_models_status(Model.objects.filter(model_key="gpt-4o-mini"),
-                                  ModelStatus.INACTIVE)
+        actions.set_models_status(
+            Model.objects.filter(model_key="gpt-4o-mini"), ModelStatus.INACTIVE
+        )
         time.sleep(1.0)
         proxy.start()  # the database is back
         seen = probe.wait_for(version=first["version"] + 1)

@@ -13,8 +13,12 @@ from tests.rollouts.conftest import MetricMaker, put_at
 
 def snapshot_of(rollout: Rollout) -> tuple:
     rollout.refresh_from_db()
-    return (rollout.stage, rollout.status, Transition.objects.count(),
-            RegistryState.objects.get(pk=1).version)
+    return (
+        rollout.stage,
+        rollout.status,
+        Transition.objects.count(),
+        RegistryState.objects.get(pk=1).version,
+    )
 
 
 def test_a_new_rollout_starts_at_zero_paused(haiku_rollout: Rollout) -> None:
@@ -37,8 +41,9 @@ def test_candidate_must_be_local_and_baseline_cloud(seeded_registry: None) -> No
     assert not Rollout.objects.exists()
 
 
-def test_advance_from_zero_needs_a_healthy_local_provider(haiku_rollout: Rollout,
-                                                          fake_openai) -> None:
+def test_advance_from_zero_needs_a_healthy_local_provider(
+    haiku_rollout: Rollout, fake_openai
+) -> None:
     from registry.models import Provider
 
     Provider.objects.filter(key="llamacpp-local").update(base_url=fake_openai.url)
@@ -49,19 +54,26 @@ def test_advance_from_zero_needs_a_healthy_local_provider(haiku_rollout: Rollout
     assert "llamacpp-local healthy" in transition.evidence["summary"]
 
 
-def test_advance_from_zero_is_refused_when_the_local_provider_is_down(haiku_rollout: Rollout) -> None:
+def test_advance_from_zero_is_refused_when_the_local_provider_is_down(
+    haiku_rollout: Rollout,
+) -> None:
     from registry.models import Provider
     from tests.fakes.fixtures import closed_port
 
-    Provider.objects.filter(key="llamacpp-local").update(base_url=f"http://127.0.0.1:{closed_port()}")
+    Provider.objects.filter(key="llamacpp-local").update(
+        base_url=f"http://127.0.0.1:{closed_port()}"
+    )
     before = snapshot_of(haiku_rollout)
-    with pytest.raises(RolloutRefused, match=r"haiku gates are FAIL at stage 0%: llamacpp-local down"):
+    with pytest.raises(
+        RolloutRefused, match=r"haiku gates are FAIL at stage 0%: llamacpp-local down"
+    ):
         actions.advance("haiku", actor="ops")
     assert snapshot_of(haiku_rollout) == before
 
 
-def test_advance_is_refused_while_gates_are_inconclusive(rollout_at_25: Rollout,
-                                                         add_metrics: MetricMaker) -> None:
+def test_advance_is_refused_while_gates_are_inconclusive(
+    rollout_at_25: Rollout, add_metrics: MetricMaker
+) -> None:
     add_metrics(rollout_at_25, "local", 10)
     add_metrics(rollout_at_25, "cloud", 10)
     before = snapshot_of(rollout_at_25)
@@ -70,7 +82,9 @@ def test_advance_is_refused_while_gates_are_inconclusive(rollout_at_25: Rollout,
     assert snapshot_of(rollout_at_25) == before
 
 
-def test_advance_is_refused_when_gates_fail(rollout_at_25: Rollout, add_metrics: MetricMaker) -> None:
+def test_advance_is_refused_when_gates_fail(
+    rollout_at_25: Rollout, add_metrics: MetricMaker
+) -> None:
     add_metrics(rollout_at_25, "local", 300, error_rate=0.3)
     add_metrics(rollout_at_25, "cloud", 300, error_rate=0.0)
     before = snapshot_of(rollout_at_25)
@@ -79,15 +93,20 @@ def test_advance_is_refused_when_gates_fail(rollout_at_25: Rollout, add_metrics:
     assert snapshot_of(rollout_at_25) == before
 
 
-def test_advance_on_passing_gates_records_the_evidence(rollout_at_25: Rollout,
-                                                       add_metrics: MetricMaker) -> None:
+def test_advance_on_passing_gates_records_the_evidence(
+    rollout_at_25: Rollout, add_metrics: MetricMaker
+) -> None:
     add_metrics(rollout_at_25, "local", 3000, latency_ms=250)
     add_metrics(rollout_at_25, "cloud", 3000, latency_ms=300)
     version = RegistryState.objects.get(pk=1).version
     transition = actions.advance("haiku", actor="ops", expected=Expected(25, "rolling"))
     assert (transition.to_stage, transition.to_status) == (50, "rolling")
     assert transition.evidence["verdict"] == "pass"
-    assert {g["gate"] for g in transition.evidence["gates"]} >= {"error_rate", "error_rate_vs_baseline", "latency_p95"}
+    assert {g["gate"] for g in transition.evidence["gates"]} >= {
+        "error_rate",
+        "error_rate_vs_baseline",
+        "latency_p95",
+    }
     assert RegistryState.objects.get(pk=1).version == version + 1
 
 
@@ -108,11 +127,16 @@ def test_reaching_100_completes(rollout_at_25: Rollout) -> None:
         actions.advance("haiku", actor="ops", force=True, note="again")
 
 
-@pytest.mark.parametrize("stage, message", [
-    (30, "30% is not a stage of haiku's ladder 0, 5, 25, 50, 100"),
-    (25, "haiku is already at 25%"),
-])
-def test_set_to_an_invalid_stage_is_refused(rollout_at_25: Rollout, stage: int, message: str) -> None:
+@pytest.mark.parametrize(
+    "stage, message",
+    [
+        (30, "30% is not a stage of haiku's ladder 0, 5, 25, 50, 100"),
+        (25, "haiku is already at 25%"),
+    ],
+)
+def test_set_to_an_invalid_stage_is_refused(
+    rollout_at_25: Rollout, stage: int, message: str
+) -> None:
     before = snapshot_of(rollout_at_25)
     with pytest.raises(RolloutRefused, match=message):
         actions.set_stage("haiku", stage, actor="ops")
@@ -151,11 +175,13 @@ def test_a_stale_command_fails_saying_what_changed(rollout_at_25: Rollout) -> No
     actions.rollback("haiku", actor="fast-path", reason="consecutive_failures")
     before = snapshot_of(rollout_at_25)
     with pytest.raises(StaleCommand) as excinfo:
-        actions.advance("haiku", actor="ops", expected=Expected(25, "rolling"), force=True,
-                        note="x")
+        actions.advance(
+            "haiku", actor="ops", expected=Expected(25, "rolling"), force=True, note="x"
+        )
     assert str(excinfo.value).startswith(
         "haiku changed: expected 25% rolling, but it is at 0% rolled_back after "
-        "consecutive_failures by fast-path at ")
+        "consecutive_failures by fast-path at "
+    )
     assert snapshot_of(rollout_at_25) == before
 
 

@@ -38,7 +38,9 @@ def run_threads(n: int, work: Callable[[int], None]) -> list[BaseException]:
     return errors
 
 
-def test_twenty_threads_racing_leave_a_state_equal_to_the_replayed_log(haiku_rollout: Rollout) -> None:
+def test_twenty_threads_racing_leave_a_state_equal_to_the_replayed_log(
+    haiku_rollout: Rollout,
+) -> None:
     assert connection.vendor == "postgresql"
     put_at(haiku_rollout, 25)
     refused = []
@@ -51,7 +53,9 @@ def test_twenty_threads_racing_leave_a_state_equal_to_the_replayed_log(haiku_rol
             verb = rng.choice(["advance", "rollback", "pause", "resume", "set"])
             try:
                 if verb == "advance":
-                    actions.advance("haiku", actor=f"t{i}", expected=expected, force=True, note="race")
+                    actions.advance(
+                        "haiku", actor=f"t{i}", expected=expected, force=True, note="race"
+                    )
                 elif verb == "rollback":
                     actions.rollback("haiku", actor=f"t{i}", expected=expected)
                 elif verb == "pause":
@@ -59,8 +63,14 @@ def test_twenty_threads_racing_leave_a_state_equal_to_the_replayed_log(haiku_rol
                 elif verb == "resume":
                     actions.resume("haiku", actor=f"t{i}", expected=expected, note="race")
                 else:
-                    actions.set_stage("haiku", rng.choice([5, 25, 50]), actor=f"t{i}",
-                                      expected=expected, force=True, note="race")
+                    actions.set_stage(
+                        "haiku",
+                        rng.choice([5, 25, 50]),
+                        actor=f"t{i}",
+                        expected=expected,
+                        force=True,
+                        note="race",
+                    )
             except actions.RolloutRefused:
                 refused.append(verb)
 
@@ -77,7 +87,8 @@ def test_twenty_threads_racing_leave_a_state_equal_to_the_replayed_log(haiku_rol
 
 
 def test_consecutive_failures_roll_back_once_however_many_processes_notice(
-        haiku_rollout: Rollout, add_metrics: MetricMaker) -> None:
+    haiku_rollout: Rollout, add_metrics: MetricMaker
+) -> None:
     put_at(haiku_rollout, 25)
     add_metrics(haiku_rollout, "local", 20, error_rate=0.0, seed=1, ago_s=60)
     add_metrics(haiku_rollout, "local", 3, error_rate=1.0, seed=2)  # the three newest fail
@@ -90,11 +101,13 @@ def test_consecutive_failures_roll_back_once_however_many_processes_notice(
     transitions = list(Transition.objects.filter(reason="consecutive_failures"))
     assert len(transitions) == 1
     assert transitions[0].evidence["summary"] == (
-        "3 consecutive local failures: server_error, server_error, server_error")
+        "3 consecutive local failures: server_error, server_error, server_error"
+    )
 
 
-def test_two_failures_then_a_success_do_not_roll_back(haiku_rollout: Rollout,
-                                                      add_metrics: MetricMaker) -> None:
+def test_two_failures_then_a_success_do_not_roll_back(
+    haiku_rollout: Rollout, add_metrics: MetricMaker
+) -> None:
     put_at(haiku_rollout, 25)
     add_metrics(haiku_rollout, "local", 2, error_rate=1.0, seed=3, ago_s=60)
     add_metrics(haiku_rollout, "local", 1, error_rate=0.0, seed=4)

@@ -15,14 +15,20 @@ from canary.tasks import evaluate_rollouts
 from tests.rollouts.conftest import MetricMaker
 
 
-def test_a_failing_gate_rolls_back_with_the_evidence(rollout_at_25: Rollout,
-                                                     add_metrics: MetricMaker) -> None:
+def test_a_failing_gate_rolls_back_with_the_evidence(
+    rollout_at_25: Rollout, add_metrics: MetricMaker
+) -> None:
     add_metrics(rollout_at_25, "local", 200, error_rate=0.4)
     add_metrics(rollout_at_25, "cloud", 600, error_rate=0.01)
     assert evaluate_rollouts() == {"haiku": "fail: rollback"}
     t = Transition.objects.get()
     assert (t.from_stage, t.to_stage, t.to_status, t.reason, t.actor) == (
-        25, 0, "rolled_back", "quality_gate_rollback", "scheduler")
+        25,
+        0,
+        "rolled_back",
+        "quality_gate_rollback",
+        "scheduler",
+    )
     error_gate = next(g for g in t.evidence["gates"] if g["gate"] == "error_rate")
     assert error_gate["verdict"] == "fail"
     assert "ceiling 5%" in error_gate["sentence"]
@@ -36,8 +42,9 @@ def test_inconclusive_holds(rollout_at_25: Rollout, add_metrics: MetricMaker) ->
     assert rollout_at_25.last_verdict == "inconclusive"
 
 
-def test_pass_advances_only_with_auto_advance_and_after_the_dwell(rollout_at_25: Rollout,
-                                                                  add_metrics: MetricMaker) -> None:
+def test_pass_advances_only_with_auto_advance_and_after_the_dwell(
+    rollout_at_25: Rollout, add_metrics: MetricMaker
+) -> None:
     add_metrics(rollout_at_25, "local", 3000, latency_ms=250)
     add_metrics(rollout_at_25, "cloud", 3000, latency_ms=300)
     assert evaluate_rollouts() == {"haiku": "pass: hold"}  # auto_advance is off
@@ -49,8 +56,9 @@ def test_pass_advances_only_with_auto_advance_and_after_the_dwell(rollout_at_25:
     assert (t.from_stage, t.to_stage, t.reason) == (25, 50, "auto_advance")
 
 
-def test_canary_command_status_quality_history_and_refusals(rollout_at_25: Rollout,
-                                                            add_metrics: MetricMaker) -> None:
+def test_canary_command_status_quality_history_and_refusals(
+    rollout_at_25: Rollout, add_metrics: MetricMaker
+) -> None:
     out = StringIO()
     call_command("canary", "status", "--json", stdout=out)
     assert '"split": "25% local / 75% cloud"' in out.getvalue()
@@ -77,11 +85,15 @@ def test_setup_schedules_is_idempotent(db: None) -> None:
     call_command("setup_schedules", stdout=StringIO())
     call_command("setup_schedules", stdout=StringIO())
     assert sorted(Schedule.objects.values_list("func", "minutes")) == [
-        ("canary.tasks.check_local_health", 1), ("canary.tasks.evaluate_rollouts", 1),
-        ("canary.tasks.prune_metrics", 60)]
+        ("canary.tasks.check_local_health", 1),
+        ("canary.tasks.evaluate_rollouts", 1),
+        ("canary.tasks.prune_metrics", 60),
+    ]
 
 
-def test_prune_metrics_deletes_only_old_rows(rollout_at_25: Rollout, add_metrics: MetricMaker) -> None:
+def test_prune_metrics_deletes_only_old_rows(
+    rollout_at_25: Rollout, add_metrics: MetricMaker
+) -> None:
     from canary.models import RequestMetric
     from canary.tasks import prune_metrics
 

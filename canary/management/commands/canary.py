@@ -16,21 +16,29 @@ VERBS = ("status", "advance", "set", "pause", "resume", "rollback", "quality", "
 
 
 class Command(BaseCommand):
-    help = ("Canary rollouts: status, advance, set STAGE, pause, resume, rollback, quality, "
-            "history. Refusals exit non-zero with the reason.")
+    help = (
+        "Canary rollouts: status, advance, set STAGE, pause, resume, rollback, quality, "
+        "history. Refusals exit non-zero with the reason."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("verb", choices=VERBS)
         parser.add_argument("stage", nargs="?", type=int, help="for `set`: the stage (%%)")
         parser.add_argument("--tier", default="haiku")
         parser.add_argument("--json", action="store_true", help="machine-readable output")
-        parser.add_argument("--force", action="store_true",
-                            help="advance/set without passing gates (needs --reason)")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="advance/set without passing gates (needs --reason)",
+        )
         parser.add_argument("--reason", default="", help="recorded with the transition")
         parser.add_argument("--actor", default="cli", help="who is acting (recorded)")
-        parser.add_argument("--expect-stage", type=int,
-                            help="refuse if the rollout is no longer at this stage")
-        parser.add_argument("--expect-status", help="refuse if the rollout no longer has this status")
+        parser.add_argument(
+            "--expect-stage", type=int, help="refuse if the rollout is no longer at this stage"
+        )
+        parser.add_argument(
+            "--expect-status", help="refuse if the rollout no longer has this status"
+        )
         parser.add_argument("--limit", type=int, default=20, help="for `history`")
 
     def handle(self, *args: Any, verb: str, tier: str, **o: Any) -> None:
@@ -58,7 +66,9 @@ class Command(BaseCommand):
             elif verb == "set":
                 if o["stage"] is None:
                     raise CommandError("set needs a stage, e.g. `canary set 25`")
-                t = actions.set_stage(tier, o["stage"], force=o["force"], note=o["reason"], **common)
+                t = actions.set_stage(
+                    tier, o["stage"], force=o["force"], note=o["reason"], **common
+                )
             elif verb == "pause":
                 t = actions.pause(tier, note=o["reason"], **common)
             elif verb == "resume":
@@ -67,8 +77,11 @@ class Command(BaseCommand):
                 t = actions.rollback(tier, note=o["reason"], **common)
         except actions.RolloutRefused as exc:
             raise CommandError(str(exc)) from None
-        self.emit(transition_dict(t), text=f"{tier}: {t.from_stage}% {t.from_status} → "
-                                           f"{t.to_stage}% {t.to_status} ({t.reason})")
+        self.emit(
+            transition_dict(t),
+            text=f"{tier}: {t.from_stage}% {t.from_status} → "
+            f"{t.to_stage}% {t.to_status} ({t.reason})",
+        )
 
     def emit(self, data: Any, text: str | None = None) -> None:
         if self.as_json:
@@ -77,9 +90,11 @@ class Command(BaseCommand):
             self.stdout.write(text)
         elif isinstance(data, list):
             for row in data:
-                self.stdout.write(f"{row['at']}  {row['from']} → {row['to']}  {row['reason']:<22}"
-                                  f" by {row['actor']}{'  [forced]' if row['forced'] else ''}"
-                                  f"{'  ' + row['note'] if row['note'] else ''}")
+                self.stdout.write(
+                    f"{row['at']}  {row['from']} → {row['to']}  {row['reason']:<22}"
+                    f" by {row['actor']}{'  [forced]' if row['forced'] else ''}"
+                    f"{'  ' + row['note'] if row['note'] else ''}"
+                )
         else:
             for key, value in data.items():
                 self.stdout.write(f"{key:<16} {value}")
@@ -104,8 +119,10 @@ def status(rollout: Rollout) -> dict[str, Any]:
 
 
 def quality_text(evidence: dict[str, Any]) -> str:
-    lines = [f"overall: {evidence['verdict'].upper()} at stage {evidence['stage']}%",
-             f"  {evidence['summary']}"]
+    lines = [
+        f"overall: {evidence['verdict'].upper()} at stage {evidence['stage']}%",
+        f"  {evidence['summary']}",
+    ]
     lines += [f"  [{g['verdict'].upper():<12}] {g['sentence']}" for g in evidence.get("gates", [])]
     return "\n".join(lines)
 
@@ -115,6 +132,13 @@ def history(rollout: Rollout, limit: int) -> list[dict[str, Any]]:
 
 
 def transition_dict(t: Transition) -> dict[str, Any]:
-    return {"at": t.created_at.strftime("%Y-%m-%d %H:%M:%S"), "from": f"{t.from_stage}% {t.from_status}",
-            "to": f"{t.to_stage}% {t.to_status}", "reason": t.reason, "actor": t.actor,
-            "forced": t.forced, "note": t.note, "evidence": t.evidence}
+    return {
+        "at": t.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "from": f"{t.from_stage}% {t.from_status}",
+        "to": f"{t.to_stage}% {t.to_status}",
+        "reason": t.reason,
+        "actor": t.actor,
+        "forced": t.forced,
+        "note": t.note,
+        "evidence": t.evidence,
+    }

@@ -24,10 +24,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-local-model", action="store_true",
-                            help="do not start the bundled model even if no Ollama answers")
+        parser.add_argument(
+            "--no-local-model",
+            action="store_true",
+            help="do not start the bundled model even if no Ollama answers",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, no_local_model: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, no_local_model: bool, **options: Any
+    ) -> None:
         children: list[subprocess.Popen[bytes]] = []
 
         def stop(*_: object) -> None:
@@ -48,10 +53,23 @@ class Command(BaseCommand):
                     children.append(local)
             # The django-q2 cluster runs the schedules: gate evaluation, health checks, pruning.
             children.append(subprocess.Popen([sys.executable, "manage.py", "qcluster"]))
-            self.stdout.write(self.style.SUCCESS(
-                f"llmcontrol on http://{host}:{port}/admin/  (Ctrl-C stops everything)"))
-            server = subprocess.Popen([sys.executable, "-m", "uvicorn", "llmcontrol.asgi:application",
-                                       "--host", host, "--port", str(port)])
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"llmcontrol on http://{host}:{port}/admin/  (Ctrl-C stops everything)"
+                )
+            )
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "llmcontrol.asgi:application",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                ]
+            )
             children.append(server)
             server.wait()
         except KeyboardInterrupt:
@@ -75,12 +93,28 @@ class Command(BaseCommand):
         from llmcontrol.providers.local_model import find_smollm2_gguf
 
         gguf = find_smollm2_gguf()
-        self.stdout.write(f"No Ollama at {ollama_url}: starting the bundled {gguf.name} "
-                          f"on {local_url} (provider llamacpp-local)")
+        self.stdout.write(
+            f"No Ollama at {ollama_url}: starting the bundled {gguf.name} "
+            f"on {local_url} (provider llamacpp-local)"
+        )
         child = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
-             "--model_alias", BUNDLED_MODEL_ALIAS, "--host", "127.0.0.1",
-             "--port", str(LLAMACPP_PORT), "--n_ctx", "2048", "--verbose", "false"],
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(gguf),
+                "--model_alias",
+                BUNDLED_MODEL_ALIAS,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(LLAMACPP_PORT),
+                "--n_ctx",
+                "2048",
+                "--verbose",
+                "false",
+            ],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 120

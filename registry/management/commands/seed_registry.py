@@ -6,7 +6,10 @@ from registry.actions import seed_defaults
 
 
 class Command(BaseCommand):
-    help = "Create the seed's providers, models and routing rules where missing (never overwrites edits)."
+    help = (
+        "Create the seed's providers, models, routing rules and the haiku rollout where "
+        "missing (never overwrites edits)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from canary.actions import ensure_default_rollouts
