@@ -67,7 +67,7 @@ def test_dangerous_settings_warn(overrides: dict, check_id: str) -> None:
     assert check_id in ids
 
 
-@override_settings(DEBUG=True)  # pytest-django turns DEBUG off; `make run` has it on
+@override_settings(DEBUG=True, ALLOWED_HOSTS=["127.0.0.1", "localhost"])  # as `make run`
 def test_the_development_configuration_passes_the_checks() -> None:
     ids = {m.id for m in run_checks()}
     assert not {i for i in ids if i and i.startswith("llmcontrol.")}
