@@ -1,17 +1,16 @@
 """Statistical rollout gates: PASS (advance), FAIL (roll back) or INCONCLUSIVE (hold).
 
-Pure Python, no Django. The database layer computes aggregates (counts and a
-few order statistics over the stage so far, never a sliding window) and calls:
+Pure Python, no Django. The database layer computes aggregates, counted from the
+start of the stage (never a sliding window), and calls in this order:
 
-    rank = p95_upper_rank(baseline_successes, settings)      # which order statistic
-    threshold = latency_threshold_ms(baseline, settings)     # None: cannot judge yet
-    evaluation = evaluate(candidate, baseline, settings)     # candidate.slow_successes
-                                                             # counted above threshold
+    rank = p95_upper_rank(baseline.successes, settings)  # fetch that order statistic
+    threshold = latency_threshold_ms(baseline, settings)  # count candidate successes above
+    evaluation = evaluate(candidate, baseline, settings)
+
 Every bound is an anytime-valid one-sided confidence sequence (canary.stats), so
 looking every minute for as long as a stage lasts keeps P(false rollback) <= alpha.
 The method, its parameters and the simulation figures: docs/canary.md.
 """
-
 from __future__ import annotations
 
 import math
@@ -145,49 +144,6 @@ class Evaluation:
         }
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One raw attempt, for building ArmCounts in memory (simulations, small tests)."""
-
-    success: bool
-    latency_ms: float
-    json_requested: bool = False
-    json_valid: bool | None = None
-    think_leaked: bool = False
-    empty_or_truncated: bool = False
-
-
-def arm_counts(samples: Sequence[Sample], settings: GateSettings,
-               slow_above_ms: float | None = None) -> ArmCounts:
-    """What the SQL side computes, from raw samples: the reference for its queries."""
-    answers = [s for s in samples if s.success]
-    latencies = sorted(s.latency_ms for s in answers)
-    n = len(latencies)
-    rank = p95_upper_rank(n, settings)
-    return ArmCounts(
-        requests=len(samples),
-        errors=len(samples) - n,
-        json_requested=sum(s.json_requested for s in answers),
-        json_invalid=sum(s.json_requested and s.json_valid is False for s in answers),
-        think_leaks=sum(s.think_leaked for s in answers),
-        empty_or_truncated=sum(s.empty_or_truncated for s in answers),
-        # Nearest rank, like PostgreSQL's percentile_disc.
-        p95_latency_ms=latencies[math.ceil(settings.latency_quantile * n) - 1] if n else None,
-        p95_upper_latency_ms=latencies[rank - 1] if rank else None,
-        slow_successes=(
-            None if slow_above_ms is None else n - bisect_right(latencies, slow_above_ms)),
-    )
-
-
-def evaluate_samples(candidate: Sequence[Sample], baseline: Sequence[Sample],
-                     settings: GateSettings | None = None) -> Evaluation:
-    """The database layer's sequence of calls, on raw samples."""
-    settings = settings or GateSettings()
-    baseline_counts = arm_counts(baseline, settings)
-    threshold = latency_threshold_ms(baseline_counts, settings)
-    return evaluate(arm_counts(candidate, settings, threshold), baseline_counts, settings)
-
-
 def overall_verdict(verdicts: Iterable[Verdict]) -> Verdict:
     """Any FAIL fails; else any INCONCLUSIVE holds; else (also with no gates) PASS."""
     found = set(verdicts)
@@ -311,14 +267,14 @@ def latency_gate(candidate: ArmCounts, baseline: ArmCounts, settings: GateSettin
 
 def quality_gates(candidate: ArmCounts, baseline: ArmCounts, settings: GateSettings,
                   ) -> list[GateResult]:
-    results = []
+    results: list[GateResult] = []
     if candidate.json_requested == 0:
         # Nothing asked for JSON: nothing to judge, and no reason to hold a tier
         # that never uses it. A single JSON answer makes the gate count again.
         results.append(GateResult(
             "json_invalid", Verdict.PASS, "JSON-invalid rate: no request asked for JSON: PASS",
-            None, None, None, settings.json_invalid_ceiling,
-            evidence=_arms(candidate, baseline, "json_invalid", "json_requested")))
+            None, None, None, settings.json_invalid_ceiling, evidence=_arms(
+                candidate, baseline, "json_invalid", "json_requested") | {"applicable": False}))
     else:
         results.append(_ceiling_gate(
             "json_invalid", "JSON-invalid rate", candidate.json_invalid,
@@ -334,6 +290,53 @@ def quality_gates(candidate: ArmCounts, baseline: ArmCounts, settings: GateSetti
             f"{gate}_rate", settings, _arms(candidate, baseline, name, "successes")))
     return results
 
+
+# -- raw samples: the reference for the SQL side, used by simulations and tests --
+
+@dataclass(frozen=True)
+class Sample:
+    """One raw attempt, for building ArmCounts in memory (simulations, small tests)."""
+
+    success: bool
+    latency_ms: float
+    json_requested: bool = False
+    json_valid: bool | None = None
+    think_leaked: bool = False
+    empty_or_truncated: bool = False
+
+
+def arm_counts(samples: Sequence[Sample], settings: GateSettings,
+               slow_above_ms: float | None = None) -> ArmCounts:
+    """What the SQL side computes, from raw samples: the reference for its queries."""
+    answers = [s for s in samples if s.success]
+    latencies = sorted(s.latency_ms for s in answers)
+    n = len(latencies)
+    rank = p95_upper_rank(n, settings)
+    return ArmCounts(
+        requests=len(samples),
+        errors=len(samples) - n,
+        json_requested=sum(s.json_requested for s in answers),
+        json_invalid=sum(s.json_requested and s.json_valid is False for s in answers),
+        think_leaks=sum(s.think_leaked for s in answers),
+        empty_or_truncated=sum(s.empty_or_truncated for s in answers),
+        # Nearest rank, like PostgreSQL's percentile_disc.
+        p95_latency_ms=latencies[math.ceil(settings.latency_quantile * n) - 1] if n else None,
+        p95_upper_latency_ms=latencies[rank - 1] if rank else None,
+        slow_successes=(
+            None if slow_above_ms is None else n - bisect_right(latencies, slow_above_ms)),
+    )
+
+
+def evaluate_samples(candidate: Sequence[Sample], baseline: Sequence[Sample],
+                     settings: GateSettings | None = None) -> Evaluation:
+    """The database layer's sequence of calls, on raw samples."""
+    settings = settings or GateSettings()
+    baseline_counts = arm_counts(baseline, settings)
+    threshold = latency_threshold_ms(baseline_counts, settings)
+    return evaluate(arm_counts(candidate, settings, threshold), baseline_counts, settings)
+
+
+# -- helpers ---------------------------------------------------------------------
 
 def _ceiling_gate(gate: str, label: str, count: int, total: int, ceiling: float, share: str,
                   settings: GateSettings, evidence: dict[str, Any]) -> GateResult:

@@ -13,10 +13,11 @@ in n Bernoulli trials and a Beta(a, b) density pi truncated to [t, 1],
     E_n(t) = integral over q >= t of (q/t)^S ((1-q)/(1-t))^F pi(q) dq / pi(q >= t)
 
 Each integrand is a nonnegative supermartingale when p <= t (one more trial
-multiplies it by p*q/t + (1-p)(1-q)/(1-t) <= 1, equal at p = t), so E_n(t) is
-one, E_0 = 1, and Ville's inequality gives P(some n has E_n(t) >= 1/alpha) <=
-alpha. Rejecting every t with E_n(t) >= 1/alpha yields the lower bound L_n.
-The upper bound is the same construction applied to the failures.
+multiplies it by p*q/t + (1-p)(1-q)/(1-t) in expectation, which is <= 1, equal
+at p = t), so their average E_n(t) is one too, with E_0 = 1, and Ville's
+inequality gives P(some n has E_n(t) >= 1/alpha) <= alpha. Rejecting every t
+with E_n(t) >= 1/alpha yields the lower bound L_n. The upper bound is the same
+construction applied to the failures.
 
 In closed form, with I_x(a, b) the regularised incomplete beta function:
     log E_n(t) = log B(a+S, b+F) - log B(a, b) - S log t - F log(1-t)
@@ -85,8 +86,7 @@ def log_beta_cdf(x: float, a: float, b: float) -> tuple[float, float]:
     if x >= 1.0:
         return 0.0, -math.inf
     front = a * math.log(x) + b * math.log1p(-x) - log_beta(a, b)
-    lower, upper = _log_beta_sides(x, a, b, front)
-    return lower, upper
+    return _log_beta_sides(x, a, b, front)
 
 
 def log_evalue_above(successes: int, trials: int, threshold: float, prior: Prior) -> float:

@@ -162,3 +162,14 @@ def test_quantile_bound_covers_the_true_quantile_at_every_look() -> None:
                 missed += 1
                 break
     assert missed / runs <= alpha, f"missed in {missed} of {runs} runs"
+
+
+def test_evidence_falls_as_the_threshold_rises_towards_the_estimate() -> None:
+    """So the rejected thresholds form one interval [0, L_n) and a root finder's
+    crossing is the bound."""
+    for prior in (PRIOR, Prior(0.01, 20.0), Prior(0.95, 20.0)):
+        for trials in (1, 5, 50, 1000):
+            for successes in range(1, trials + 1, max(1, trials // 20)):
+                grid = [i / 500 for i in range(1, 500) if i / 500 < successes / trials]
+                values = [log_evalue_above(successes, trials, t, prior) for t in grid]
+                assert all(a >= b - 1e-9 for a, b in zip(values, values[1:], strict=False))
