@@ -30,17 +30,17 @@ __all__ = [
 def get_llm_client(purpose: str | None = None, sub_agent: str | None = None,
                    phase: str | None = None, provider: str | None = None,
                    model: str | None = None, allow_local: bool = True,
-                   routing_key: str | None = None) -> LLMClient:
+                   routing_key: str | None = None, tier: str | None = None) -> LLMClient:
     """A client for calls of this kind; routing is decided per call.
 
-    `model` (a model key, or "provider/model") and `provider` force the choice;
-    otherwise the tier comes from the routing rules. `routing_key` (a user,
+    `model` (a model key, or "provider/model") and `provider` force the choice,
+    `tier` forces the tier; otherwise the tier comes from the routing rules. `routing_key` (a user,
     session or conversation id) keeps the same caller on the same side of a
     rollout; without it each call draws a random bucket.
     """
     return LLMClient(get_backend(), purpose=purpose, sub_agent=sub_agent, phase=phase,
                      provider=provider, model=model, allow_local=allow_local,
-                     routing_key=routing_key)
+                     routing_key=routing_key, tier=tier)
 
 
 def get_classification_client(**kwargs: Any) -> LLMClient:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from llmcontrol.client.backends import Backend
-from llmcontrol.client.calls import Call
+from llmcontrol.client.calls import Call, Step
 from llmcontrol.client.pool import adapter_for
 from llmcontrol.client.results import LLMResult
 from llmcontrol.providers import ChatRequest, Done, Message, ProviderError, TextDelta
@@ -15,6 +15,7 @@ from llmcontrol.routing import Decision, RouteRequest, RoutingSnapshot, decide
 from llmcontrol.switches import read_switches
 
 MessageLike = Message | Mapping[str, str]
+OnAttempt = Callable[[Step], None]
 
 
 class LLMClient:
@@ -28,9 +29,11 @@ class LLMClient:
     def __init__(self, backend: Backend, *, purpose: str | None = None,
                  sub_agent: str | None = None, phase: str | None = None,
                  provider: str | None = None, model: str | None = None,
-                 allow_local: bool = True, routing_key: str | None = None) -> None:
+                 allow_local: bool = True, routing_key: str | None = None,
+                 tier: str | None = None) -> None:
         self.backend = backend
         self.purpose, self.sub_agent, self.phase = purpose, sub_agent, phase
+        self.tier = tier
         self.provider, self.model = provider, model
         self.allow_local = allow_local
         self.routing_key = routing_key
@@ -71,10 +74,19 @@ class LLMClient:
         Falls back only while nothing has been sent to the caller; after the
         first delta an error surfaces as LLMCallError(partial=True).
         """
-        call = self._start([Message("user", user_prompt)], system_prompt, options, streamed=True)
+        return self.stream_chat([Message("user", user_prompt)], system=system_prompt, **options)
+
+    def stream_chat(self, messages: Iterable[MessageLike], *, system: str | None = None,
+                    on_attempt: OnAttempt | None = None,
+                    **options: Any) -> Iterator[str | LLMResult]:
+        """stream() for a conversation. `on_attempt(step)` is called as each attempt
+        starts: a proxy learns which provider the deltas come from before the first one."""
+        call = self._start(messages, system, options, streamed=True)
         for step in call.steps:
             began = time.perf_counter()
             sent = False
+            if on_attempt:
+                on_attempt(step)
             try:
                 adapter = adapter_for(step.provider, call.switches, step.model.model_key)
                 for event in adapter.stream(step.model.model_key, call.request):
@@ -114,13 +126,21 @@ class LLMClient:
             return call.succeeded(step, completion)
         raise call.error()
 
-    async def astream(self, system_prompt: str | None, user_prompt: str,
-                      **options: Any) -> AsyncIterator[str | LLMResult]:
-        call = self._start([Message("user", user_prompt)], system_prompt, options, streamed=True,
+    def astream(self, system_prompt: str | None, user_prompt: str,
+                **options: Any) -> AsyncIterator[str | LLMResult]:
+        return self.astream_chat([Message("user", user_prompt)], system=system_prompt, **options)
+
+    async def astream_chat(self, messages: Iterable[MessageLike], *, system: str | None = None,
+                           on_attempt: OnAttempt | None = None,
+                           **options: Any) -> AsyncIterator[str | LLMResult]:
+        """The async twin of stream_chat()."""
+        call = self._start(messages, system, options, streamed=True,
                            snapshot=await self.backend.asnapshot())
         for step in call.steps:
             began = time.perf_counter()
             sent = False
+            if on_attempt:
+                on_attempt(step)
             try:
                 adapter = adapter_for(step.provider, call.switches, step.model.model_key)
                 async for event in adapter.astream(step.model.model_key, call.request):
@@ -141,7 +161,7 @@ class LLMClient:
 
     def _route_request(self, local_enabled: bool, preferred_local: str | None) -> RouteRequest:
         return RouteRequest(
-            purpose=self.purpose, sub_agent=self.sub_agent, phase=self.phase,
+            purpose=self.purpose, sub_agent=self.sub_agent, phase=self.phase, tier=self.tier,
             provider=self.provider, model=self.model, allow_local=self.allow_local,
             routing_key=self.routing_key, local_enabled=local_enabled,
             preferred_local=preferred_local,

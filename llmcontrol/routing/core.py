@@ -3,10 +3,11 @@
 Pure: no Django, no I/O, no clock. The client package, the gateway and the REST
 route endpoint all call it; a decision is a handful of dict look-ups and one hash.
 
-Tier precedence: explicit model > (phase, sub-agent) rule > sub-agent default
-> purpose > default tier. Local eligibility: the switch USE_LOCAL_LLM is on, the
-caller allows local, the tier is not opus, the tier has an active local model,
-and the request's bucket falls under the tier's rollout stage.
+Tier precedence: explicit model > explicit tier > (phase, sub-agent) rule >
+sub-agent default > purpose > default tier. Local eligibility: the switch
+USE_LOCAL_LLM is on, the caller allows local, the tier is not opus, the tier has
+an active local model, and the request's bucket falls under the tier's rollout
+stage.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from llmcontrol.routing.snapshot import (
     NEVER_LOCAL_TIERS,
     STAGE_SCALE,
+    TIERS,
     ModelSpec,
     ProviderSpec,
     RoutingSnapshot,
@@ -35,6 +37,7 @@ class RouteRequest:
     purpose: str | None = None
     sub_agent: str | None = None
     phase: str | None = None
+    tier: str | None = None  # forces the tier (the gateway's "haiku"/"sonnet"/"opus" aliases)
     provider: str | None = None  # forces the provider
     model: str | None = None  # forces the model (a model key, or "provider/model")
     allow_local: bool = True
@@ -52,7 +55,7 @@ class Decision:
     fallback: tuple[ModelSpec, ...]
     bucket: int
     stage: int
-    rule: str  # which rule chose the tier: explicit, phase, sub_agent, purpose, default
+    rule: str  # which rule chose the tier: explicit, tier, phase, sub_agent, purpose, default
     reason: str
     snapshot_version: int
 
@@ -71,6 +74,10 @@ def bucket_for(routing_key: str | None) -> int:
 
 def resolve_tier(request: RouteRequest, snapshot: RoutingSnapshot) -> tuple[str, str, str]:
     """(tier, rule kind, reason) from the routing rules, by precedence."""
+    if request.tier:
+        if request.tier not in TIERS:
+            raise RoutingError(f"unknown tier {request.tier!r}; expected one of {', '.join(TIERS)}")
+        return request.tier, "tier", f"tier {request.tier} requested"
     rules = snapshot.rules
     sub_agent = request.sub_agent.casefold() if request.sub_agent else None
     if sub_agent and request.phase:
