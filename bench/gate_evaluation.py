@@ -4,8 +4,9 @@
 
 The table holds 10,000,000 attempts spread over ~7 days (one every 60 ms,
 ~16.7 requests/s): 60% haiku (a quarter of it local at stage 25), 30% sonnet,
-10% opus. Evaluation reads only the window (since the stage began, at most
-`window_minutes`), through the (tier, routed_to, created_at) index.
+10% opus. Evaluation reads the current stage's rows (the gates judge the whole
+stage so far), through the (tier, routed_to, created_at) index, so its cost
+grows with the stage's age and traffic: measured for a stage 1 h and 24 h old.
 """
 
 import time
@@ -74,11 +75,12 @@ with connection.cursor() as cursor:
 print(f"{RequestMetric.objects.count():,} rows in canary_requestmetric ({size} with indexes)")
 
 for minutes in (60, 24 * 60):
-    Rollout.objects.filter(pk=rollout.pk).update(window_minutes=minutes)
+    Rollout.objects.filter(pk=rollout.pk).update(
+        stage_entered_at=timezone.now() - timedelta(minutes=minutes))
     rollout.refresh_from_db()
     candidate, baseline, _ = collect(rollout)
-    print(f"\nwindow {minutes} min: candidate {candidate.requests:,} rows, "
+    print(f"\nstage {minutes} min old: candidate {candidate.requests:,} rows, "
           f"baseline {baseline.requests:,} rows")
-    show(f"gate_evidence() (all gates, {minutes} min window)",
+    show(f"gate_evidence() (all gates, stage {minutes} min old)",
          measure(lambda: gate_evidence(rollout), repeat=20, warmup=2))
     print(f"  verdict: {gate_evidence(rollout)['summary']}")

@@ -51,7 +51,7 @@ class RolloutAdmin(admin.ModelAdmin):
         (None, {"fields": ("tier", "stage", "status", "candidate", "baseline", "ladder",
                            "stage_entered_at")}),
         ("Gates", {"fields": ("error_rate_ceiling", "baseline_error_margin", "latency_multiplier",
-                              "min_samples", "window_minutes", "consecutive_failure_limit",
+                              "min_samples", "consecutive_failure_limit",
                               "json_invalid_ceiling", "think_leak_ceiling",
                               "empty_answer_ceiling")}),
         ("Automation", {"fields": ("auto_advance", "min_dwell_minutes")}),

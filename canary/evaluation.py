@@ -4,14 +4,16 @@ Read-only. `canary.actions` turns a verdict into a state change.
 
 Arms: the candidate is the tier's local attempts at the current stage; the
 baseline is the tier's cloud attempts (first route, not fallbacks) over the
-same window. The window starts when the stage began, or `window_minutes` ago
-if that is later.
+same period. The period is the whole stage so far, [stage start, now): the
+gates' confidence sequences are valid at every look only over data that keeps
+accumulating from one start; a sliding window would re-spend their error
+budget every time it slides (docs/canary.md). Every query has the same upper
+bound `now`, so counts and rank look-ups see the same rows.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -35,16 +37,13 @@ def gate_settings(rollout: Rollout) -> gates.GateSettings:
     )
 
 
-def window_start(rollout: Rollout, now: Any = None) -> Any:
-    now = now or timezone.now()
-    return max(rollout.stage_entered_at, now - timedelta(minutes=rollout.window_minutes))
-
-
 def arm_querysets(
-    rollout: Rollout, since: Any
+    rollout: Rollout, since: Any, until: Any
 ) -> tuple[QuerySet[RequestMetric], QuerySet[RequestMetric]]:
     # Both filter (tier, routed_to, created_at): the metric_tier_arm_time index.
-    rows = RequestMetric.objects.filter(tier=rollout.tier, created_at__gte=since)
+    rows = RequestMetric.objects.filter(
+        tier=rollout.tier, created_at__gte=since, created_at__lt=until
+    )
     candidate = rows.filter(routed_to=RoutedTo.LOCAL, stage=rollout.stage)
     baseline = rows.filter(routed_to=RoutedTo.CLOUD)
     if rollout.candidate_id:
@@ -84,19 +83,20 @@ def _latency_at_rank(qs: QuerySet[RequestMetric], rank: int | None) -> float | N
     )
 
 
-def _p95(qs: QuerySet[RequestMetric], successes: int) -> float | None:
-    return _latency_at_rank(qs, math.ceil(0.95 * successes) if successes else None)
+def _p95(qs: QuerySet[RequestMetric], successes: int, quantile: float) -> float | None:
+    return _latency_at_rank(qs, math.ceil(quantile * successes) if successes else None)
 
 
 def collect(rollout: Rollout, now: Any = None) -> tuple[gates.ArmCounts, gates.ArmCounts, Any]:
     settings = gate_settings(rollout)
-    since = window_start(rollout, now)
-    candidate_qs, baseline_qs = arm_querysets(rollout, since)
+    since, until = rollout.stage_entered_at, now or timezone.now()
+    candidate_qs, baseline_qs = arm_querysets(rollout, since, until)
+    quantile = settings.latency_quantile
     base = _aggregate(baseline_qs)
     base_successes = base["requests"] - base["errors"]
     baseline = gates.ArmCounts(
         **base,
-        p95_latency_ms=_p95(baseline_qs, base_successes),
+        p95_latency_ms=_p95(baseline_qs, base_successes, quantile),
         p95_upper_latency_ms=_latency_at_rank(
             baseline_qs, gates.p95_upper_rank(base_successes, settings)
         ),
@@ -104,7 +104,7 @@ def collect(rollout: Rollout, now: Any = None) -> tuple[gates.ArmCounts, gates.A
     threshold = gates.latency_threshold_ms(baseline, settings)
     cand = _aggregate(candidate_qs, slower_than=threshold)
     candidate = gates.ArmCounts(
-        **cand, p95_latency_ms=_p95(candidate_qs, cand["requests"] - cand["errors"])
+        **cand, p95_latency_ms=_p95(candidate_qs, cand["requests"] - cand["errors"], quantile)
     )
     return candidate, baseline, since
 
@@ -113,7 +113,7 @@ def gate_evidence(rollout: Rollout, now: Any = None) -> dict[str, Any]:
     """The gates' verdict at the rollout's current stage, as stored in a Transition."""
     candidate, baseline, since = collect(rollout, now)
     evaluation = gates.evaluate(candidate, baseline, gate_settings(rollout))
-    return {**evaluation.to_dict(), "stage": rollout.stage, "window_start": since.isoformat()}
+    return {**evaluation.to_dict(), "stage": rollout.stage, "since": since.isoformat()}
 
 
 def health_evidence(rollout: Rollout) -> dict[str, Any]:

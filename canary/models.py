@@ -44,7 +44,7 @@ class RequestMetric(models.Model):
 
     class Meta:
         indexes = [
-            # Gate evaluation: one tier's rows of one arm inside the time window.
+            # Gate evaluation: one tier's rows of one arm since the stage began.
             models.Index(fields=["tier", "routed_to", "created_at"], name="metric_tier_arm_time"),
             # Pruning and the metrics browser's default ordering by time.
             models.Index(fields=["created_at"], name="metric_time"),
@@ -120,7 +120,6 @@ class Rollout(models.Model):
         default=2.0, help_text="Candidate p95 ≤ this × baseline p95."
     )
     min_samples = models.PositiveIntegerField(default=50, help_text="Per arm, before a PASS.")
-    window_minutes = models.PositiveIntegerField(default=60, help_text="Evidence window.")
     consecutive_failure_limit = models.PositiveSmallIntegerField(default=3)
     json_invalid_ceiling = models.FloatField(default=0.05)
     think_leak_ceiling = models.FloatField(default=0.01)
