@@ -26,6 +26,8 @@ $(LLAMA_STAMP):
 
 $(STAMP): pyproject.toml $(LLAMA_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps --find-links $(LLAMA_WHEELS) \
+		--only-binary llama-cpp-python llama-cpp-python==$(LLAMA_VERSION)
 	$(BIN)/python -m pip install --quiet --find-links $(LLAMA_WHEELS) \
 		--only-binary llama-cpp-python -e '.[dev]'
 	touch $(STAMP)
