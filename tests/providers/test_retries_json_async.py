@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from llmcontrol.providers import ErrorKind, ProviderError, Usage
+from llmcontrol.providers import ErrorKind, ProviderError, Usage, build_adapter
 from tests.fakes.behaviours import HttpError, MidStreamError, Reply
 from tests.providers.conftest import BuildAdapter
 from tests.providers.helpers import adrain, ask, done, texts
@@ -178,3 +178,14 @@ def test_async_clients_survive_successive_event_loops(fake, build: BuildAdapter)
     second = asyncio.run(adapter.acomplete("m1", ask()))
 
     assert first.content == second.content == "Hello from the fake."
+
+
+def test_retry_sleeps_fixture_records_default_sleeps(fake_openai,
+                                                     retry_sleeps: list[float]) -> None:
+    # An adapter built the way the client pool builds it: no injected sleep.
+    fake_openai.enqueue(HttpError(503, "busy"), HttpError(429, "slow", retry_after=4), Reply())
+    adapter = build_adapter(fake_openai.provider_config(max_retries=2, retry_backoff_s=0.5))
+
+    assert adapter.complete("m", ask()).attempts == 3
+    assert retry_sleeps == [0.5, 4.0]
+    adapter.close()
