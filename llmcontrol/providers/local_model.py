@@ -26,13 +26,7 @@ def find_smollm2_gguf() -> Path:
 
 def server_command(port: int, *, host: str = "127.0.0.1", n_ctx: int = 2048,
                    gguf: Path | None = None) -> list[str]:
-    """argv that serves the bundled model on host:port (OpenAI-compatible, under /v1).
-
-    `--n_ubatch 1`: the llama-cpp-python 0.3.36 build on this project's machines
-    segfaults in llama_decode on any multi-token micro-batch (a prompt of more
-    than one token) while single-token decoding works; a 135M model loses little
-    by evaluating its prompt one token at a time. Drop it once the build is fixed.
-    """
+    """argv that serves the bundled model on host:port (OpenAI-compatible, under /v1)."""
     return [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf or find_smollm2_gguf()),
             "--model_alias", MODEL_ALIAS, "--host", host, "--port", str(port),
-            "--n_ctx", str(n_ctx), "--n_ubatch", "1", "--verbose", "false"]
+            "--n_ctx", str(n_ctx), "--verbose", "false"]
