@@ -19,6 +19,21 @@ def _fresh_snapshot_cache() -> Iterator[None]:
     clear_snapshot_cache()
 
 
+@pytest.fixture(autouse=True)
+def _drain_metric_writer() -> Iterator[None]:
+    """Write a test's queued metrics before its database is torn down.
+
+    Tests that call the client in-process should use `transactional_db`: the
+    writer thread has its own connection and cannot see (or join) the test's
+    transaction.
+    """
+    yield
+    from canary import recorder
+
+    if recorder._recorder is not None and recorder._recorder.pending():
+        recorder._recorder.flush(timeout=10)
+
+
 @pytest.fixture
 def seeded_registry(db: None) -> None:
     """The seed's providers, models and routing rules."""
