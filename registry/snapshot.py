@@ -113,25 +113,26 @@ class SnapshotCache:
     def fresh(self) -> RoutingSnapshot | None:
         """The snapshot if no version check is due, else None (never queries)."""
         snapshot = self._snapshot
-        interval = self.poll_interval
-        if interval is None:
-            interval = settings.REGISTRY_POLL_INTERVAL
-        if snapshot is not None and time.monotonic() - self._checked_at < interval:
+        if snapshot is not None and time.monotonic() - self._checked_at < self._interval():
             return snapshot
         return None
 
     def get(self) -> RoutingSnapshot:
-        snapshot = self._snapshot
-        interval = self.poll_interval
-        if interval is None:
-            interval = settings.REGISTRY_POLL_INTERVAL
-        if snapshot is not None and time.monotonic() - self._checked_at < interval:
+        snapshot = self.fresh()
+        if snapshot is not None:
             return snapshot
-        with self._lock:
-            if self._snapshot is None or time.monotonic() - self._checked_at >= interval:
+        with self._lock:  # one thread checks; the others wait and take its result
+            snapshot = self.fresh()
+            if snapshot is None:
                 self._revalidate(force=False)
-            assert self._snapshot is not None
-            return self._snapshot
+                snapshot = self._snapshot
+            assert snapshot is not None
+            return snapshot
+
+    def _interval(self) -> float:
+        if self.poll_interval is None:
+            return float(settings.REGISTRY_POLL_INTERVAL)
+        return self.poll_interval
 
     def refresh(self) -> RoutingSnapshot:
         with self._lock:

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('canary', '0001_request_metric'),
-        ('registry', '0002_api_keys'),
+        ('registry', '0001_initial'),
     ]
 
     operations = [
