@@ -6,6 +6,7 @@ deliberately *not* read here; `llmcontrol.switches` reads them at call time.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import environ
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from here, not from a CDN
     "django_q",
     "llmcontrol",
     "registry",
@@ -111,9 +114,56 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+
+
+def throttle_rate(name: str, default: str) -> str | None:
+    """A DRF rate ("100/s", "6000/min") from the environment; "off" disables the limit."""
+    raw = env.str(name, default=default).strip()
+    if raw.lower() == "off":
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", raw):
+        raise ConfigError(f"{name}={raw!r} is not a rate like 100/s, 6000/min or off")
+    return raw
+
+
+# The API and the gateway: API keys only (Authorization: Bearer), closed by default.
 REST_FRAMEWORK = {
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["llmcontrol.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["llmcontrol.api.permissions.HasRouteScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["llmcontrol.api.throttles.ApiKeyRateThrottle"],
+    # Per key and scope, per process with the default local-memory cache.
+    "DEFAULT_THROTTLE_RATES": {
+        "route": throttle_rate("API_RATE_ROUTE", "100/s"),
+        "metrics": throttle_rate("API_RATE_METRICS", "20/s"),
+        "read": throttle_rate("API_RATE_READ", "20/s"),
+        "admin": throttle_rate("API_RATE_ADMIN", "60/min"),
+        "gateway": throttle_rate("API_RATE_GATEWAY", "500/s"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "llmcontrol API",
+    "DESCRIPTION": "Routing decisions, the remote client's routing table and metrics, rollouts "
+                   "and the registry. The OpenAI-compatible gateway lives at /v1/.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema holds no secret
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TierEnum": "registry.models.Tier",
+        "ModelStatusEnum": "registry.models.ModelStatus",
+        "RolloutStatusEnum": "canary.models.RolloutStatus",
+    },
+}
+# A verified API key is remembered this long per process: revocation takes effect within it.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=1.0)
+# The gateway refuses larger request bodies with 413.
+GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=1_048_576)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER: dict[str, object] = {

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "llmcontrol"
 admin.site.site_title = "llmcontrol"
@@ -7,4 +7,6 @@ admin.site.index_title = "Model registry and rollouts"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("llmcontrol.api.urls")),
+    path("v1/", include("llmcontrol.gateway.urls")),
 ]

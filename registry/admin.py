@@ -12,9 +12,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from registry import actions, invariants
-from registry.models import Model, ModelStatus, Provider, RegistryState, RoutingRule
+from registry.models import ApiKey, Model, ModelStatus, Provider, RegistryState, RoutingRule
 
 
 class BumpsRegistryVersion(admin.ModelAdmin):
@@ -161,3 +162,40 @@ class RegistryStateAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys for the API, the gateway and remote clients. The key itself is shown once,
+    on the page after "Save"; only its hash is stored."""
+
+    list_display = ("name", "prefix", "scope", "active", "created_at", "last_used_at",
+                    "revoked_at")
+    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "prefix")
+    fields = ("name", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke_keys"]
+
+    @admin.display(description="active", boolean=True)
+    def active(self, obj: ApiKey) -> bool:
+        return obj.is_active
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if not change:
+            # On the object, not on this admin: one ModelAdmin serves every request.
+            obj.issued_key = obj.issue()  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request: HttpRequest, obj: ApiKey,
+                     post_url_continue: str | None = None) -> Any:
+        # Rendered here, not put in a message: messages may be stored in a cookie.
+        context = {**self.admin_site.each_context(request), "key": obj,
+                   "raw": obj.issued_key,  # type: ignore[attr-defined]
+                   "opts": self.model._meta, "title": f"API key for {obj.name}"}
+        return TemplateResponse(request, "admin/registry/apikey/issued.html", context)
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.revoke()
+        self.message_user(request, f"{count} API key(s) revoked.", messages.SUCCESS)

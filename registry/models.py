@@ -6,11 +6,15 @@ Invariants live here, in `clean()`, so the admin shows them as form errors and
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import string
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 ENV_NAME_VALIDATOR = RegexValidator(
     r"^[A-Z_][A-Z0-9_]*$",
@@ -255,3 +259,107 @@ class RegistryState(models.Model):
 
     def __str__(self) -> str:
         return f"registry version {self.version}"
+
+
+class ApiKeyScope(models.TextChoices):
+    ROUTE = "route", "route (routing, routing table, metrics, gateway, reads)"
+    ADMIN = "admin", "admin (route, plus rollout changes)"
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def active(self) -> ApiKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+    def revoke(self) -> int:
+        """Revoke the active keys among these; returns how many."""
+        return self.active().update(revoked_at=timezone.now())
+
+
+class ApiKey(models.Model):
+    """A credential for the REST API, the gateway and remote clients.
+
+    The key is shown once, when created; only its SHA-256 is stored (the key is
+    random and long, so a slow password hash would add nothing). `prefix` is the
+    readable start of the key, unique, used to find the row before comparing hashes.
+    """
+
+    PREFIX = "lc_"
+    PREFIX_CHARS = 8
+
+    name = models.CharField(max_length=100, help_text="Who or what uses this key.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    scope = models.CharField(max_length=16, choices=ApiKeyScope.choices, default=ApiKeyScope.ROUTE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Recorded at most once a minute per process.",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "prefix"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        """admin keys may do everything a route key may."""
+        return self.scope == ApiKeyScope.ADMIN or scope == self.scope
+
+    @classmethod
+    def create(cls, name: str, scope: str = ApiKeyScope.ROUTE) -> tuple[ApiKey, str]:
+        """A new key: (the saved row, the key itself, which is never stored)."""
+        key = cls(name=name, scope=scope)
+        raw = key.issue()
+        key.full_clean()
+        key.save()
+        return key, raw
+
+    def issue(self) -> str:
+        """Give this unsaved key its secret; returns the key (only its hash is kept)."""
+        alphabet = string.ascii_lowercase + string.digits
+        self.prefix = self.PREFIX + "".join(
+            secrets.choice(alphabet) for _ in range(self.PREFIX_CHARS))
+        raw = f"{self.prefix}_{secrets.token_urlsafe(32)}"
+        self.key_hash = hash_key(raw)
+        return raw
+
+    @staticmethod
+    def prefix_of(raw: str) -> str | None:
+        """The prefix part of a presented key, or None when it cannot be one of ours."""
+        size = len(ApiKey.PREFIX) + ApiKey.PREFIX_CHARS
+        if not raw.startswith(ApiKey.PREFIX) or len(raw) < size + 2 or raw[size] != "_":
+            return None
+        return raw[:size]
+
+    def revoke(self) -> None:
+        ApiKey.objects.filter(pk=self.pk).revoke()
+        self.refresh_from_db(fields=["revoked_at"])
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ReceivedMetricBatch(models.Model):
+    """A batch of metrics posted by a remote client, kept so that a re-sent batch
+    (its reply was lost) is stored once. Rows older than the metric retention go."""
+
+    batch_id = models.CharField(max_length=64, unique=True)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, related_name="+")
+    records = models.PositiveIntegerField()
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "received metric batch"
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} ({self.records} records)"

@@ -1,0 +1,1 @@
+"""Input and output serializers, one module per endpoint group; explicit fields throughout."""

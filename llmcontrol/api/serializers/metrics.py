@@ -1,0 +1,73 @@
+"""POST /api/v1/metrics: a batch of MetricRecord.to_dict() from a remote client."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rest_framework import serializers
+
+from canary.models import RoutedTo
+from registry.models import Tier
+
+MAX_BATCH_RECORDS = 5_000  # the remote client sends at most 500
+MAX_POSITIVE_INT = 2_147_483_647  # PositiveIntegerField on PostgreSQL
+
+
+class FiniteFloatField(serializers.FloatField):
+    def to_internal_value(self, data: Any) -> float:
+        value: float = super().to_internal_value(data)
+        if not math.isfinite(value):
+            raise serializers.ValidationError("Must be a finite number.")
+        return value
+
+
+class MetricRecordInputSerializer(serializers.Serializer):
+    """One attempt of one call, as `llmcontrol.client.metrics.MetricRecord.to_dict()` writes it."""
+
+    request_id = serializers.CharField(max_length=32)
+    attempt = serializers.IntegerField(min_value=0, max_value=32_767)
+    tier = serializers.ChoiceField(choices=Tier.choices)
+    provider = serializers.CharField(max_length=64)
+    model = serializers.CharField(max_length=200)
+    routed_to = serializers.ChoiceField(choices=RoutedTo.choices)
+    bucket = serializers.IntegerField(min_value=0, max_value=9_999)
+    stage = serializers.IntegerField(min_value=0, max_value=100)
+    success = serializers.BooleanField()
+    latency_ms = FiniteFloatField(min_value=0)
+    error_type = serializers.CharField(max_length=32, allow_blank=True, default="")
+    ttft_ms = FiniteFloatField(min_value=0, allow_null=True, default=None)
+    input_tokens = serializers.IntegerField(min_value=0, max_value=MAX_POSITIVE_INT, default=0)
+    output_tokens = serializers.IntegerField(min_value=0, max_value=MAX_POSITIVE_INT, default=0)
+    json_requested = serializers.BooleanField(default=False)
+    json_valid = serializers.BooleanField(allow_null=True, default=None)
+    think_leaked = serializers.BooleanField(default=False)
+    empty_answer = serializers.BooleanField(default=False)
+    finish_reason = serializers.CharField(max_length=32, allow_blank=True, default="")
+    streamed = serializers.BooleanField(default=False)
+    purpose = serializers.CharField(max_length=64, allow_blank=True, default="")
+    sub_agent = serializers.CharField(max_length=64, allow_blank=True, default="")
+    phase = serializers.CharField(max_length=64, allow_blank=True, default="")
+    created_at = serializers.DateTimeField()
+
+
+class MetricBatchInputSerializer(serializers.Serializer):
+    batch_id = serializers.RegexField(
+        r"^[A-Za-z0-9_.:-]{1,64}$", max_length=64,
+        help_text="Chosen by the client; the same id sent again is stored once.")
+    records = MetricRecordInputSerializer(many=True, allow_empty=False,
+                                          max_length=MAX_BATCH_RECORDS)
+
+
+class MetricBatchOutputSerializer(serializers.Serializer):
+    batch_id = serializers.CharField()
+    stored = serializers.IntegerField(help_text="Records stored by this request (0 if a repeat).")
+    duplicate = serializers.BooleanField(help_text="This batch id had been stored before.")
+
+
+class MetricBatchErrorSerializer(serializers.Serializer):
+    """400: the whole batch was refused; nothing was stored."""
+
+    detail = serializers.CharField()
+    index = serializers.IntegerField(allow_null=True, help_text="The first bad record.")
+    errors = serializers.JSONField()

@@ -1,0 +1,1 @@
+"""REST views: explicit APIViews, read-only ViewSets for the registry."""

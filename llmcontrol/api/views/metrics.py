@@ -1,0 +1,49 @@
+"""POST /api/v1/metrics: remote clients' metric batches."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from llmcontrol.api.batches import store_batch
+from llmcontrol.api.errors import BatchRejected
+from llmcontrol.api.keys import Principal
+from llmcontrol.api.serializers.metrics import (
+    MetricBatchErrorSerializer,
+    MetricBatchInputSerializer,
+    MetricBatchOutputSerializer,
+)
+from llmcontrol.client.metrics import MetricRecord
+
+
+class MetricBatchView(APIView):
+    throttle_scope = "metrics"
+
+    @extend_schema(
+        summary="Store a batch of metric records from a remote client",
+        description="All or nothing: one bad record refuses the whole batch (400, naming the "
+                    "record's index and the reason). A batch id already stored is answered "
+                    "200 with duplicate=true and stored no second time.",
+        request=MetricBatchInputSerializer,
+        responses={201: MetricBatchOutputSerializer,
+                   200: OpenApiResponse(MetricBatchOutputSerializer, description="A repeat"),
+                   400: MetricBatchErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = MetricBatchInputSerializer(data=request.data)
+        # Not raise_exception: the error names the first bad record rather than DRF's
+        # list of one error object per record.
+        if not serializer.is_valid():
+            raise BatchRejected(serializer.errors)
+        batch_id = serializer.validated_data["batch_id"]
+        records = [MetricRecord(**r) for r in serializer.validated_data["records"]]
+        principal: Principal = request.auth
+        stored = store_batch(batch_id, records, api_key_id=principal.key_id,
+                             source=f"remote:{principal.name}"[:64])
+        body = MetricBatchOutputSerializer(
+            {"batch_id": batch_id, "stored": len(records) if stored else 0,
+             "duplicate": not stored}).data
+        return Response(body, status=status.HTTP_201_CREATED if stored else status.HTTP_200_OK)

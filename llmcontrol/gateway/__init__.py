@@ -1,0 +1,1 @@
+"""The OpenAI-compatible gateway (`/v1/chat/completions`, `/v1/models`) over the client."""
