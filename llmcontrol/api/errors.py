@@ -50,10 +50,13 @@ class BatchRejected(APIException):
 
 
 def first_error(errors: Any) -> tuple[int | None, str, str]:
-    """(record index or None, field path, message) of the first error in DRF's error tree."""
+    """(record index or None, field path, message) of the first error in DRF's error tree.
+
+    DRF reports a list's errors keyed by the index of each bad item.
+    """
     records = errors.get("records") if isinstance(errors, dict) else None
-    if isinstance(records, list) and records and all(isinstance(e, dict) for e in records):
-        index = next(i for i, e in enumerate(records) if e)
+    if isinstance(records, dict) and records and all(isinstance(i, int) for i in records):
+        index = min(records)
         path, message = _first(records[index])
         return index, path, message
     path, message = _first(errors)

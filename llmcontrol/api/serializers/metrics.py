@@ -66,8 +66,10 @@ class MetricBatchOutputSerializer(serializers.Serializer):
 
 
 class MetricBatchErrorSerializer(serializers.Serializer):
-    """400: the whole batch was refused; nothing was stored."""
+    """400: the whole batch was refused; nothing was stored. A body that is not JSON at all
+    gets only `detail`."""
 
     detail = serializers.CharField()
-    index = serializers.IntegerField(allow_null=True, help_text="The first bad record.")
-    errors = serializers.JSONField()
+    index = serializers.IntegerField(allow_null=True, required=False,
+                                     help_text="The first bad record (null: the batch itself).")
+    errors = serializers.JSONField(required=False, help_text="That record's errors, by field.")
