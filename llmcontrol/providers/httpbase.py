@@ -141,7 +141,9 @@ class HttpAdapter(Adapter):
             # One figure for connect, read (between bytes), write and pool waits.
             "timeout": httpx.Timeout(self.config.timeout_s),
             "headers": self._headers(),
-            "limits": httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            # The gateway holds hundreds of streams per process, each an open connection
+            # to its provider: a small pool would queue them (and time them out).
+            "limits": httpx.Limits(max_connections=1024, max_keepalive_connections=128),
             "verify": shared_ssl_context(),
         }
 
