@@ -10,6 +10,7 @@ last-used time is written at most once a minute per key and process.
 from __future__ import annotations
 
 import hmac
+import threading
 import time
 from dataclasses import dataclass
 
@@ -54,6 +55,7 @@ class KeyCache:
     def __init__(self) -> None:
         self._rows: dict[str, tuple[float, _Stored | None]] = {}
         self._touched: dict[int, float] = {}
+        self._load_lock = threading.Lock()
 
     def authenticate(self, raw: str) -> Principal | None:
         """The principal for a presented key, or None (unknown, malformed or revoked)."""
@@ -62,7 +64,13 @@ class KeyCache:
             return None
         stored = self._fresh(prefix)
         if stored is _MISSING:
-            stored = self._load(prefix)
+            # One load at a time: when a burst of requests arrives with a cold cache, each
+            # in its own thread, the first queries and the others find its result (rather
+            # than each opening a database connection of its own).
+            with self._load_lock:
+                stored = self._fresh(prefix)
+                if stored is _MISSING:
+                    stored = self._load(prefix)
         principal = self._check(raw, stored)  # type: ignore[arg-type]
         if principal is not None and self._touch_due(principal.key_id):
             ApiKey.objects.filter(pk=principal.key_id).update(last_used_at=timezone.now())

@@ -75,8 +75,8 @@ def test_pause_resume_and_rollback(admin_api: APIClient, rollout_at_25: Rollout)
 
 def test_advance_with_passing_gates(admin_api: APIClient, rollout_at_25: Rollout,
                                     add_metrics: MetricMaker) -> None:
-    add_metrics(rollout_at_25, "local", 600, latency_ms=300)
-    add_metrics(rollout_at_25, "cloud", 600, latency_ms=300)
+    add_metrics(rollout_at_25, "local", 3000, latency_ms=250)
+    add_metrics(rollout_at_25, "cloud", 3000, latency_ms=300)
     response = admin_api.post("/api/v1/rollouts/haiku/advance", {}, format="json")
     assert response.status_code == 200, response.content
     t = response.json()["transition"]

@@ -1,0 +1,151 @@
+"""A live ASGI server (uvicorn in a subprocess, on the test database) and a registry wired
+to the fake providers, for driving the gateway with the official OpenAI SDK."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from canary.models import RequestMetric
+from registry.models import ApiKey, ApiKeyScope
+from tests.fakes.llama_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ANTHROPIC_KEY = "sk-ant-fake-key-for-gateway-tests"
+STARTUP_TIMEOUT_S = 60.0
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return (f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
+            f"/{s['NAME']}")
+
+
+def server_environment(**extra: str) -> dict[str, str]:
+    """What the gateway process runs with: the test database, no caching between tests."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OLLAMA_", "LLMCONTROL_", "API_RATE_"))}
+    env.update({
+        "DATABASE_URL": database_url(), "DEBUG": "true",
+        # Every test rewires the registry: the server must not route on an older snapshot
+        # or an older key, even when the version numbers of two tests coincide.
+        "REGISTRY_POLL_INTERVAL": "0", "REGISTRY_SNAPSHOT_TTL": "0", "API_KEY_CACHE_SECONDS": "0",
+        "METRICS_FLUSH_INTERVAL": "0.05", "USE_LOCAL_LLM": "true",
+        "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "API_RATE_GATEWAY": "off",
+    })
+    env.update(extra)
+    return env
+
+
+@dataclass
+class LiveServer:
+    url: str
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(env: dict[str, str], workdir: str) -> tuple[subprocess.Popen[bytes], LiveServer]:
+    port = free_port()
+    log = Path(workdir) / f"uvicorn-{port}.log"
+    with log.open("wb") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "llmcontrol.asgi:application", "--host",
+             "127.0.0.1", "--port", str(port), "--no-access-log"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = LiveServer(f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        try:
+            if httpx.get(f"{server.url}/v1/models", timeout=1.0).status_code == 401:
+                return child, server
+        except httpx.HTTPError:
+            pass
+        if child.poll() is not None or time.monotonic() > deadline:
+            child.kill()
+            pytest.fail(f"the gateway did not start:\n{server.log_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+def stop_server(child: subprocess.Popen[bytes]) -> None:
+    child.terminate()
+    try:
+        child.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+@pytest.fixture(scope="session")
+def gateway_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:
+    """One uvicorn process for the session, serving llmcontrol.asgi on the test database."""
+    with tempfile.TemporaryDirectory() as workdir:
+        child, server = start_server(server_environment(), workdir)
+        try:
+            yield server
+        finally:
+            stop_server(child)
+
+
+@pytest.fixture
+def gateway_registry(transactional_db: None, fake_ollama: Any, fake_anthropic: Any,
+                     fake_openai: Any) -> dict[str, Any]:
+    """The seed's registry, committed, with Ollama, llama.cpp and Anthropic pointed at the
+    fakes, OpenAI and Google disabled (no test reaches the internet), haiku 100% local."""
+    from canary import actions
+    from registry.actions import bump_version, seed_defaults
+    from registry.models import Provider
+
+    seed_defaults()
+    Provider.objects.filter(key="ollama").update(base_url=fake_ollama.url, max_retries=0)
+    Provider.objects.filter(key="llamacpp-local").update(base_url=fake_openai.url, max_retries=0)
+    Provider.objects.filter(key="anthropic").update(base_url=fake_anthropic.url, max_retries=0)
+    Provider.objects.filter(key__in=["openai", "google"]).update(enabled=False)
+    fake_anthropic.api_key = ANTHROPIC_KEY
+    actions.create_rollout("haiku", actor="test")
+    actions.set_stage("haiku", 100, actor="test", force=True, note="tests route all haiku local")
+    bump_version()
+    return {"ollama": fake_ollama, "anthropic": fake_anthropic, "llamacpp": fake_openai,
+            "started": timezone.now()}
+
+
+@pytest.fixture
+def gateway_key(transactional_db: None) -> str:
+    return ApiKey.create("gateway-tests", ApiKeyScope.ROUTE)[1]
+
+
+@pytest.fixture
+def openai_client(gateway_server: LiveServer, gateway_key: str) -> Iterator[Any]:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{gateway_server.url}/v1", api_key=gateway_key, max_retries=0,
+                    timeout=30)
+    yield client
+    client.close()
+
+
+def metrics_since(started: Any, count: int, timeout: float = 10.0) -> list[RequestMetric]:
+    """The metric rows written since `started`, once there are `count` of them (they are
+    written by the server's background writer, a few tens of milliseconds later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = list(RequestMetric.objects.filter(created_at__gte=started)
+                    .order_by("created_at", "attempt"))
+        if len(rows) >= count or time.monotonic() > deadline:
+            assert len(rows) == count, [(r.provider, r.routed_to, r.success) for r in rows]
+            return rows
+        time.sleep(0.05)
