@@ -4,9 +4,10 @@
 
 The table holds 10,000,000 attempts spread over ~7 days (one every 60 ms,
 ~16.7 requests/s): 60% haiku (a quarter of it local at stage 25), 30% sonnet,
-10% opus. Evaluation reads the current stage's rows (the gates judge the whole
-stage so far), through the (tier, routed_to, created_at) index, so its cost
-grows with the stage's age and traffic: measured for a stage 1 h and 24 h old.
+10% opus. The gates judge the whole stage so far; evaluation reads the stage's
+per-minute rollups (one row per arm and minute), so its cost grows with the
+stage's age in minutes, not with traffic: measured for a stage 1 h, 24 h and
+7 days old.
 """
 
 import time
@@ -22,7 +23,7 @@ from django.utils import timezone  # noqa: E402
 
 from canary import actions  # noqa: E402
 from canary.evaluation import collect, gate_evidence  # noqa: E402
-from canary.models import RequestMetric, Rollout  # noqa: E402
+from canary.models import MetricRollup, RequestMetric, Rollout  # noqa: E402
 from registry.actions import seed_defaults  # noqa: E402
 from registry.models import Model  # noqa: E402
 
@@ -50,14 +51,51 @@ FROM generate_series(1, {ROWS}) AS g,
                           ELSE 'opus' END AS tier, random() > 0.02 AS ok) AS t
 """
 
+# The same per-minute rollups the metric sink writes with each batch (canary.rollups),
+# built here in one statement for the bulk-loaded rows. Bucket i holds latencies in
+# (1.05^(i-1), 1.05^i] ms: ceil(ln x / ln 1.05), as rollups.bucket_of computes it.
+ROLLUP = """
+INSERT INTO canary_metricrollup (minute, tier, routed_to, model, stage, requests, errors,
+    json_requested, json_invalid, think_leaks, empty_or_truncated, input_tokens, output_tokens,
+    latency_histogram)
+SELECT minute, tier, routed_to, model, stage, sum(n), sum(errors), sum(json_requested),
+       sum(json_invalid), sum(think_leaks), sum(empty_or_truncated), sum(input_tokens),
+       sum(output_tokens),
+       COALESCE(jsonb_object_agg(bucket::text, n - errors) FILTER (WHERE bucket IS NOT NULL),
+                '{}'::jsonb)
+FROM (
+    SELECT date_trunc('minute', created_at) AS minute, tier, routed_to, model, stage,
+           CASE WHEN success THEN LEAST(GREATEST(
+               CEIL(LN(GREATEST(latency_ms, 1e-9)) / LN(1.05)), 0), 380)::int END AS bucket,
+           count(*) AS n, count(*) FILTER (WHERE NOT success) AS errors,
+           count(*) FILTER (WHERE success AND json_requested) AS json_requested,
+           count(*) FILTER (WHERE success AND json_requested AND json_valid = false)
+               AS json_invalid,
+           count(*) FILTER (WHERE success AND think_leaked) AS think_leaks,
+           count(*) FILTER (WHERE success AND (empty_answer OR finish_reason = 'length'))
+               AS empty_or_truncated,
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+    FROM canary_requestmetric
+    GROUP BY 1, 2, 3, 4, 5, 6
+) AS per_bucket
+GROUP BY minute, tier, routed_to, model, stage
+"""
+
 if RequestMetric.objects.count() != ROWS:
     print(f"loading {ROWS:,} metric rows (once)...", flush=True)
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE canary_requestmetric")
+        cursor.execute("TRUNCATE canary_requestmetric, canary_metricrollup")
         cursor.execute(LOAD)
         cursor.execute("VACUUM ANALYZE canary_requestmetric")
     print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+if not MetricRollup.objects.exists():
+    print("building the per-minute rollups (once)...", flush=True)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(ROLLUP)
+        cursor.execute("VACUUM ANALYZE canary_metricrollup")
+    print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
 
 with transaction.atomic():
     seed_defaults()
@@ -70,11 +108,13 @@ with transaction.atomic():
 rollout = Rollout.objects.select_related("candidate", "baseline").get(pk=rollout.pk)
 
 with connection.cursor() as cursor:
-    cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('canary_requestmetric'))")
-    size = cursor.fetchone()[0]
-print(f"{RequestMetric.objects.count():,} rows in canary_requestmetric ({size} with indexes)")
+    cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('canary_requestmetric')), "
+                   "pg_size_pretty(pg_total_relation_size('canary_metricrollup'))")
+    size, rollup_size = cursor.fetchone()
+print(f"{RequestMetric.objects.count():,} rows in canary_requestmetric ({size} with indexes); "
+      f"{MetricRollup.objects.count():,} rollup rows ({rollup_size})")
 
-for minutes in (60, 24 * 60):
+for minutes in (60, 24 * 60, 7 * 24 * 60):
     Rollout.objects.filter(pk=rollout.pk).update(
         stage_entered_at=timezone.now() - timedelta(minutes=minutes))
     rollout.refresh_from_db()

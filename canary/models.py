@@ -55,6 +55,46 @@ class RequestMetric(models.Model):
         return f"{self.tier} {self.routed_to} {self.provider}/{self.model} {outcome}"
 
 
+class MetricRollup(models.Model):
+    """Per-minute aggregates of RequestMetric, written with the raw rows (same transaction).
+
+    The gates read these: a stage a day old is 1,440 rows per arm instead of
+    every attempt. Latency is kept as a histogram over fixed log-spaced buckets
+    (`canary.rollups.LATENCY_EDGES`, 5% wide), so quantiles come within one bucket.
+    """
+
+    minute = models.DateTimeField()
+    tier = models.CharField(max_length=16)
+    routed_to = models.CharField(max_length=8, choices=RoutedTo.choices)
+    model = models.CharField(max_length=200)
+    stage = models.PositiveSmallIntegerField()
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    json_requested = models.PositiveIntegerField(default=0)  # successes that asked for JSON
+    json_invalid = models.PositiveIntegerField(default=0)
+    think_leaks = models.PositiveIntegerField(default=0)
+    empty_or_truncated = models.PositiveIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    latency_histogram = models.JSONField(
+        default=dict, help_text="Successes per latency bucket index (sparse)."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tier", "routed_to", "model", "stage", "minute"], name="rollup_unique"
+            ),
+        ]
+        indexes = [
+            # Gate evaluation and charts: one tier's arm over a time range.
+            models.Index(fields=["tier", "routed_to", "minute"], name="rollup_tier_arm_minute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.tier} {self.routed_to} {self.model}"
+
+
 class RolloutStatus(models.TextChoices):
     ROLLING = "rolling", "rolling"
     PAUSED = "paused", "paused"

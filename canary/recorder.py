@@ -1,4 +1,7 @@
-"""The in-process metric sink: RequestMetric rows, written in batches by the recorder thread."""
+"""The metric sink: RequestMetric rows and their per-minute rollups, in one transaction.
+
+In-process the recorder thread writes batches through it; the metrics endpoint
+writes remote clients' batches through it too."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import connection, transaction
 
+from canary import rollups
 from canary.fastpath import after_batch
 from canary.models import RequestMetric
 from llmcontrol.client.metrics import BatchingRecorder, MetricRecord
@@ -26,6 +30,7 @@ class DatabaseSink:
         try:
             with transaction.atomic():
                 RequestMetric.objects.bulk_create(rows)
+                rollups.add(records)  # same transaction: rollups never disagree with rows
         except Exception:
             _release_connection()
             raise

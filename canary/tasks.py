@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from canary import actions
 from canary.health import check_local_providers
-from canary.models import RequestMetric, Rollout
+from canary.models import MetricRollup, RequestMetric, Rollout
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +26,12 @@ def evaluate_rollouts() -> dict[str, Any]:
 
 
 def prune_metrics(keep_days: int | None = None) -> int:
-    """Delete metric rows older than METRICS_RETENTION_DAYS, in bounded chunks."""
+    """Delete metric rows older than METRICS_RETENTION_DAYS, in bounded chunks, and
+    per-minute rollups older than METRICS_ROLLUP_RETENTION_DAYS."""
     keep = keep_days if keep_days is not None else settings.METRICS_RETENTION_DAYS
     cutoff = timezone.now() - timedelta(days=keep)
+    rollup_cutoff = timezone.now() - timedelta(days=settings.METRICS_ROLLUP_RETENTION_DAYS)
+    MetricRollup.objects.filter(minute__lt=rollup_cutoff).delete()
     deleted = 0
     while True:
         # Chunks keep each delete's locks and WAL short on a table with millions of rows.

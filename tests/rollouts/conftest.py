@@ -10,7 +10,9 @@ import pytest
 from django.utils import timezone
 
 from canary import actions
-from canary.models import RequestMetric, Rollout, RolloutStatus
+from canary.models import Rollout, RolloutStatus
+from canary.recorder import DatabaseSink
+from llmcontrol.client.metrics import MetricRecord
 
 
 @pytest.fixture
@@ -42,7 +44,11 @@ MetricMaker = Callable[..., None]
 
 @pytest.fixture
 def add_metrics() -> MetricMaker:
-    """add_metrics(rollout, arm, n, error_rate=..., latency_ms=..., **fields)."""
+    """add_metrics(rollout, arm, n, error_rate=..., latency_ms=..., **fields).
+
+    Written through the metric sink, as the client's writer does: raw rows and
+    per-minute rollups together.
+    """
 
     def make(rollout: Rollout, arm: str, n: int, *, error_rate: float = 0.0,
              latency_ms: float = 300.0, seed: int = 1, ago_s: float = 0,
@@ -50,17 +56,17 @@ def add_metrics() -> MetricMaker:
         rng = random.Random(seed)
         now = timezone.now()
         local = arm == "local"
-        model = (rollout.candidate if local else rollout.baseline)
-        RequestMetric.objects.bulk_create([
-            RequestMetric(
+        model = rollout.candidate if local else rollout.baseline
+        records = []
+        for i in range(n):
+            ok = rng.random() >= error_rate
+            records.append(MetricRecord(
                 created_at=now - timedelta(seconds=ago_s + n - i), request_id=f"{arm}{seed}-{i}",
-                tier=rollout.tier, provider=model.provider.key if model else "p",
+                attempt=0, tier=rollout.tier, provider=model.provider.key if model else "p",
                 model=model.model_key if model else "m", routed_to=arm, bucket=i % 10_000,
-                stage=rollout.stage, success=(ok := rng.random() >= error_rate),
-                error_type="" if ok else "server_error",
+                stage=rollout.stage, success=ok, error_type="" if ok else "server_error",
                 latency_ms=latency_ms * rng.uniform(0.8, 1.2), **fields,
-            )
-            for i in range(n)
-        ])
+            ))
+        DatabaseSink(source="test").write(records)
 
     return make
