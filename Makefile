@@ -44,6 +44,7 @@ run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_stack
 
 test: install
+	mkdir -p var/static
 	DATABASE_URL=$(TEST_DATABASE_URL) DEBUG=true $(BIN)/python -m pytest
 
 lint: install

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models as db_models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -52,6 +53,8 @@ class ProviderAdmin(BumpsRegistryVersion):
     list_filter = ("kind", "is_local", "enabled")
     search_fields = ("key", "name", "base_url")
     inlines = [ModelInline]
+    # Local servers speak plain http; "localhost:11434" should not become https.
+    formfield_overrides = {db_models.URLField: {"assume_scheme": "http"}}
     fieldsets = (
         (None, {"fields": ("key", "name", "kind", "base_url", "is_local", "enabled")}),
         ("Credentials", {
