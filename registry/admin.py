@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from benchmarks.selectors import verdict_link, with_latest_verdict
 from registry import actions, invariants
 from registry.models import ApiKey, Model, ModelStatus, Provider, RegistryState, RoutingRule
 
@@ -78,8 +79,8 @@ class ProviderAdmin(BumpsRegistryVersion):
 @admin.register(Model)
 class ModelAdmin(BumpsRegistryVersion):
     list_display = ("model_key", "display_name", "provider", "tier", "status", "priority",
-                    "local", "input_price_per_mtok", "output_price_per_mtok", "context_window",
-                    "supports_json", "supports_streaming", "supports_thinking")
+                    "local", "benchmark", "input_price_per_mtok", "output_price_per_mtok",
+                    "context_window", "supports_json", "supports_streaming", "supports_thinking")
     list_filter = ("tier", "provider", "provider__is_local", "status")
     list_editable = ("priority",)
     list_select_related = ("provider",)
@@ -90,11 +91,20 @@ class ModelAdmin(BumpsRegistryVersion):
         ("Limits and prices", {"fields": ("context_window", "input_price_per_mtok",
                                           "output_price_per_mtok")}),
         ("Capabilities", {"fields": ("supports_json", "supports_streaming", "supports_thinking")}),
+        ("Latest benchmark", {"fields": ("benchmark",)}),
     )
+    readonly_fields = ("benchmark",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Model]:
+        return with_latest_verdict(super().get_queryset(request))
 
     @admin.display(description="local", boolean=True, ordering="provider__is_local")
     def local(self, obj: Model) -> bool:
         return obj.provider.is_local
+
+    @admin.display(description="benchmark verdict", ordering="benchmark_verdict")
+    def benchmark(self, obj: Model) -> str:
+        return verdict_link(obj)
 
     @admin.action(description="Activate selected models")
     def activate(self, request: HttpRequest, queryset: QuerySet[Model]) -> None:
