@@ -181,8 +181,10 @@ def build_run(*, models: Sequence[str] = (), tasks: Sequence[str] = (), agents: 
     check_credentials(targets)
     ensure_loaded()
     cases = list(BenchmarkCase.objects.filter(category__in=categories, enabled=True))
-    if not cases:
-        raise BenchmarkRefused(f"no enabled case in {', '.join(categories)}")
+    empty = [c for c in categories if all(case.category != c for case in cases)]
+    if empty:
+        raise BenchmarkRefused(f"no enabled case in category {empty[0]!r}: enable some in the "
+                               "admin, or leave it out of the tasks")
     return BenchmarkRun(
         status=status, actor=actor, model_refs=[t.ref for t in targets], tasks=categories,
         iterations=iterations, compare_to=targets[-1].ref if compare_to else "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,16 @@ class Command(BaseCommand):
                 bar.set_postfix_str(f"{target.ref} {outcome.case_key}", refresh=False)
                 if o["verbose"]:
                     bar.write(self.describe(target, outcome), file=self.stdout._out)
+            # httpx logs every request at INFO: hundreds of lines through the progress bar.
+            httpx_logger = logging.getLogger("httpx")
+            level = httpx_logger.level
+            httpx_logger.setLevel(max(level, logging.WARNING))
             try:
                 run = actions.execute_run(run, on_call)
             except KeyboardInterrupt:
                 raise CommandError(f"interrupted: run {run.pk} is stored as failed") from None
+            finally:
+                httpx_logger.setLevel(level)
         export = run_export(run)
         self.stdout.write(report.results_table(export["results"], run.tasks))
         for result in export["results"]:
