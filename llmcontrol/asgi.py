@@ -1,7 +1,19 @@
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmcontrol.settings")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+# After Django is set up: the gateway's paths skip the middleware stack (see there why).
+from llmcontrol.gateway.asgi import with_gateway  # noqa: E402
+
+application = with_gateway(django_application)
+
+# Everything loaded so far lives as long as the process: keep it out of the cyclic
+# garbage collector's scans, which otherwise walk the whole of Django on every full
+# collection (under gateway load: several a second, each pausing the event loop).
+gc.collect()
+gc.freeze()
