@@ -9,7 +9,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from llmcontrol.api.keys import Principal, bearer_token, key_cache
+from llmcontrol.api.errors import Misconfigured
+from llmcontrol.api.keys import KeysUnavailable, Principal, bearer_token, key_cache
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -20,7 +21,10 @@ class ApiKeyAuthentication(BaseAuthentication):
         token = bearer_token(header)
         if token is None:
             raise AuthenticationFailed("Use the header `Authorization: Bearer <API key>`.")
-        principal = key_cache.authenticate(token)
+        try:
+            principal = key_cache.authenticate(token)
+        except KeysUnavailable as exc:
+            raise Misconfigured(str(exc), code="keys_unavailable") from None
         if principal is None:
             raise AuthenticationFailed("Invalid or revoked API key.")
         return principal, principal

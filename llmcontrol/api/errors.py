@@ -28,6 +28,8 @@ class Unroutable(CodedError):
 
 
 class Misconfigured(CodedError):
+    """The server cannot answer now (a bad switch, the database away): 503."""
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "misconfigured"
 

@@ -9,16 +9,25 @@ last-used time is written at most once a minute per key and process.
 
 from __future__ import annotations
 
+import functools
 import hmac
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from registry.models import ApiKey, ApiKeyScope, hash_key
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 LAST_USED_EVERY_S = 60.0
 MAX_CACHED = 10_000  # prefixes, good and bad; cleared whole past this (a flood of made-up keys)
@@ -73,7 +82,7 @@ class KeyCache:
                     stored = self._load(prefix)
         principal = self._check(raw, stored)  # type: ignore[arg-type]
         if principal is not None and self._touch_due(principal.key_id):
-            ApiKey.objects.filter(pk=principal.key_id).update(last_used_at=timezone.now())
+            self._touch(principal.key_id)
         return principal
 
     async def aauthenticate(self, raw: str) -> Principal | None:
@@ -83,11 +92,10 @@ class KeyCache:
             return None
         stored = self._fresh(prefix)
         if stored is _MISSING:
-            return await sync_to_async(self.authenticate)(raw)
+            return await sync_to_async(_as_one_request(self.authenticate))(raw)
         principal = self._check(raw, stored)  # type: ignore[arg-type]
         if principal is not None and self._touch_due(principal.key_id):
-            await sync_to_async(
-                ApiKey.objects.filter(pk=principal.key_id).update)(last_used_at=timezone.now())
+            await sync_to_async(_as_one_request(self._touch))(principal.key_id)
         return principal
 
     def clear(self) -> None:
@@ -101,8 +109,20 @@ class KeyCache:
         return entry[1]
 
     def _load(self, prefix: str) -> _Stored | None:
-        row = (ApiKey.objects.active().filter(prefix=prefix)
-               .values("pk", "name", "scope", "key_hash").first())
+        try:
+            row = (ApiKey.objects.active().filter(prefix=prefix)
+                   .values("pk", "name", "scope", "key_hash").first())
+        except DatabaseError as exc:
+            # Keep serving the keys we know through a database outage, as the routing
+            # snapshot does; a key never seen cannot be checked.
+            _release_broken_connection()
+            entry = self._rows.get(prefix)
+            if entry is not None:
+                logger.warning("API key %s re-checked from cache: database unavailable (%s)",
+                               prefix, exc)
+                return entry[1]
+            raise KeysUnavailable("API keys cannot be checked: the database is unavailable") \
+                from exc
         stored = None
         if row:
             stored = _Stored(Principal(row["pk"], row["name"], prefix, row["scope"]),
@@ -120,12 +140,46 @@ class KeyCache:
             return None
         return stored.principal
 
+    @staticmethod
+    def _touch(key_id: int) -> None:
+        try:
+            ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+        except DatabaseError as exc:  # best effort: the time is informative only
+            _release_broken_connection()
+            logger.warning("could not record the last use of API key %s: %s", key_id, exc)
+
     def _touch_due(self, key_id: int) -> bool:
         now = time.time()  # wall clock, like the last_used_at it gates
         if now - self._touched.get(key_id, -LAST_USED_EVERY_S) < LAST_USED_EVERY_S:
             return False
         self._touched[key_id] = now
         return True
+
+
+class KeysUnavailable(RuntimeError):
+    """A key could not be checked (the database is unreachable and the key is not cached)."""
+
+
+def _as_one_request(function: Callable[P, R]) -> Callable[P, R]:
+    """Database work done for the gateway off its event loop, treated like one request:
+    stale connections are closed before and after, as Django does around each request.
+    (The gateway's handler sends the request signals on the loop's thread, which holds
+    no connection; see llmcontrol.gateway.asgi.)"""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        close_old_connections()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return wrapper
+
+
+def _release_broken_connection() -> None:
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 _MISSING = object()

@@ -8,8 +8,8 @@ ORM on the event loop: the snapshot, API keys and throttle counts are in memory
 
 from __future__ import annotations
 
+import random
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,7 +18,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from llmcontrol.api.keys import Principal, bearer_token, key_cache
+from llmcontrol.api.keys import KeysUnavailable, Principal, bearer_token, key_cache
 from llmcontrol.api.throttles import gateway_allows
 from llmcontrol.client import LLMCallError, LLMClient, LLMResult, RoutingError
 from llmcontrol.client.backends import get_backend
@@ -97,7 +97,10 @@ async def authenticate(request: HttpRequest) -> Principal:
         raise GatewayError(401, "You didn't provide an API key. Send `Authorization: Bearer "
                                 "<key>` (the OpenAI SDKs do: set api_key).",
                            code="missing_api_key", headers={"WWW-Authenticate": "Bearer"})
-    principal = await key_cache.aauthenticate(token)
+    try:
+        principal = await key_cache.aauthenticate(token)
+    except KeysUnavailable as exc:
+        raise GatewayError(503, str(exc), type="server_error", code="keys_unavailable") from None
     if principal is None:
         raise GatewayError(401, "Incorrect or revoked API key provided.",
                            code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
@@ -154,8 +157,9 @@ async def stream(client: LLMClient, call: ChatCall, started: float) -> HttpRespo
         raise translate(exc, call) from exc
     step, began = attempts[-1]
     overhead_ms = (attempts[0][1] - started) * 1000
-    writer = ChunkWriter(f"chatcmpl-{uuid.uuid4().hex}", step.model.model_key, int(time.time()),
-                         call.include_usage)
+    # An id for the chunks only (not a secret): no urandom system call on the hot path.
+    writer = ChunkWriter(f"chatcmpl-{random.getrandbits(128):032x}", step.model.model_key,
+                         int(time.time()), call.include_usage)
     headers = routing_headers(step.provider.key, step.model.model_key, step.routed_to,
                               step.index > 0, client_tier(first, step), overhead_ms)
     headers["Cache-Control"] = "no-cache"

@@ -158,3 +158,26 @@ def test_the_admin_shows_a_new_key_once_and_revokes(admin_client: Any) -> None:
     admin_client.post("/admin/registry/apikey/",
                       {"action": "revoke_keys", "_selected_action": [key.pk]})
     assert client_with(raw).get("/api/v1/rollouts/").status_code == 401
+
+
+def test_known_keys_keep_working_while_the_database_is_away(
+    route_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    from llmcontrol.api.keys import KeysUnavailable
+    from registry.models import ApiKeyQuerySet
+
+    known = key_cache.authenticate(route_key)
+    assert known is not None
+    stranger = ApiKey.create("stranger")[1]
+
+    def unreachable(self: Any) -> Any:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(ApiKeyQuerySet, "active", unreachable)
+    assert key_cache.authenticate(route_key) == known  # seen before: served from memory
+    with pytest.raises(KeysUnavailable):
+        key_cache.authenticate(stranger)
+    response = client_with(stranger).get("/api/v1/providers/")
+    assert (response.status_code, response.json()["code"]) == (503, "keys_unavailable")
