@@ -168,11 +168,15 @@ def _as_one_request(function: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        close_old_connections()
+        # Never inside a transaction (a test's, or a caller's): closing would end it.
+        outside = not connection.in_atomic_block
+        if outside:
+            close_old_connections()
         try:
             return function(*args, **kwargs)
         finally:
-            close_old_connections()
+            if outside:
+                close_old_connections()
 
     return wrapper
 
