@@ -30,9 +30,10 @@ def render(export: dict[str, Any], fmt: str = "svg") -> bytes:
     for i, result in enumerate(results):
         rates = [result["figures"]["pass_rates"].get(c) or 0.0 for c in categories]
         positions = [c + (i - (len(results) - 1) / 2) * width for c in range(len(categories))]
-        passes.bar(positions, rates, width, label=result["model"])
+        bars = passes.bar(positions, rates, width, label=result["model"])
+        passes.bar_label(bars, [f"{r:.0f}%" for r in rates], fontsize="small")
     passes.set_xticks(range(len(categories)), categories)
-    passes.set_ylim(0, 100)
+    passes.set_ylim(0, 110)
     passes.set_ylabel("pass rate (%)")
     passes.set_title(f"Run {export['run']['id']}: pass rate per category")
     if results:
