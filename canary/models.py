@@ -95,6 +95,42 @@ class MetricRollup(models.Model):
         return f"{self.minute:%Y-%m-%d %H:%M} {self.tier} {self.routed_to} {self.model}"
 
 
+class HourlyRollup(models.Model):
+    """The minute rollups of one closed hour, per tier and arm (all models and stages).
+
+    Written by `canary.hourly.roll_up_closed_hours` (scheduled) once an hour is
+    over; the dashboard charts and /metrics read them so that a week is 168 rows
+    per arm instead of 10,080 minute histograms to merge. p50/p95 are read from
+    the merged histogram (within one 5% bucket, as `canary.rollups.quantile`).
+    """
+
+    hour = models.DateTimeField()
+    tier = models.CharField(max_length=16)
+    routed_to = models.CharField(max_length=8, choices=RoutedTo.choices)
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    json_requested = models.PositiveIntegerField(default=0)
+    json_invalid = models.PositiveIntegerField(default=0)
+    think_leaks = models.PositiveIntegerField(default=0)
+    empty_or_truncated = models.PositiveIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    latency_histogram = models.JSONField(default=dict)
+    p50_ms = models.FloatField(null=True)
+    p95_ms = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            # Also the index of every read: one tier's arm over a range of hours.
+            models.UniqueConstraint(fields=["tier", "routed_to", "hour"], name="hourly_unique"),
+        ]
+        # The fill watermark (latest hour stored) and pruning.
+        indexes = [models.Index(fields=["hour"], name="hourly_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.tier} {self.routed_to}"
+
+
 class RolloutStatus(models.TextChoices):
     ROLLING = "rolling", "rolling"
     PAUSED = "paused", "paused"

@@ -18,6 +18,7 @@ SCHEDULES = (
     Declared("llmcontrol: evaluate rollouts", "canary.tasks.evaluate_rollouts", 1),
     Declared("llmcontrol: check local providers", "canary.tasks.check_local_health", 1),
     Declared("llmcontrol: prune metrics", "canary.tasks.prune_metrics", 60),
+    Declared("llmcontrol: roll up closed hours", "canary.hourly.roll_up_closed_hours", 5),
 )
 PREFIX = "llmcontrol: "
 

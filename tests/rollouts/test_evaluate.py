@@ -85,6 +85,7 @@ def test_setup_schedules_is_idempotent(db: None) -> None:
     call_command("setup_schedules", stdout=StringIO())
     call_command("setup_schedules", stdout=StringIO())
     assert sorted(Schedule.objects.values_list("func", "minutes")) == [
+        ("canary.hourly.roll_up_closed_hours", 5),
         ("canary.tasks.check_local_health", 1),
         ("canary.tasks.evaluate_rollouts", 1),
         ("canary.tasks.prune_metrics", 60),
