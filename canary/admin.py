@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import ShowFacets
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import URLPattern, reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from canary import actions
+from canary.dashboard import filters
 from canary.models import ProviderHealth, RequestMetric, Rollout, Transition
 
 
@@ -43,7 +48,7 @@ class TransitionInline(admin.TabularInline):
 @admin.register(Rollout)
 class RolloutAdmin(admin.ModelAdmin):
     list_display = ("tier", "stage", "status", "candidate", "baseline", "auto_advance",
-                    "last_verdict", "last_evaluated_at", "stage_entered_at")
+                    "last_verdict", "last_evaluated_at", "stage_entered_at", "control_room")
     list_select_related = ("candidate", "baseline")
     readonly_fields = ("tier", "stage", "status", "stage_entered_at", "last_evaluated_at",
                        "last_verdict", "last_evidence", "created_at", "updated_at")
@@ -65,6 +70,16 @@ class RolloutAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[URLPattern]:
+        from canary.dashboard.urls import dashboard_urls
+
+        return dashboard_urls(self) + super().get_urls()
+
+    @admin.display(description="control room")
+    def control_room(self, obj: Rollout) -> str:
+        return format_html('<a href="{}">dashboard</a>',
+                           reverse("admin:canary_dashboard_tier", args=[obj.tier]))
 
     def save_model(self, request: HttpRequest, obj: Rollout, form: Any, change: bool) -> None:
         # Settings only (stage and status are read-only); routing reads candidate/baseline.
@@ -116,17 +131,37 @@ class FixedCountPaginator(Paginator):
         return 10_000_000
 
 
+class MetricChangeList(ChangeList):
+    """Newer/older links instead of page numbers (the count above is not a real one)."""
+
+    @property
+    def newer_page_url(self) -> str:
+        return self.get_query_string({PAGE_VAR: self.page_num - 1}) if self.page_num > 1 else ""
+
+    @property
+    def older_page_url(self) -> str:
+        full = len(self.result_list) == self.list_per_page
+        return self.get_query_string({PAGE_VAR: self.page_num + 1}) if full else ""
+
+
 @admin.register(RequestMetric)
 class RequestMetricAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "tier", "routed_to", "provider", "model", "success",
                     "error_type", "latency_ms", "ttft_ms", "input_tokens", "output_tokens",
                     "stage")
-    list_filter = ("tier", "routed_to", "success", "error_type", "stage")
+    # Choices from code and the registry: a plain field filter would SELECT DISTINCT
+    # over the whole table to list its values.
+    list_filter = (filters.TierFilter, "routed_to", "success", filters.ErrorTypeFilter,
+                   filters.ModelFilter, filters.StageFilter, filters.SinceFilter)
     search_fields = ("=request_id", "=model")
     paginator = FixedCountPaginator
     show_full_result_count = False
+    show_facets = ShowFacets.NEVER  # facet counts are COUNT(*)s over millions of rows
     ordering = ("-created_at",)
     date_hierarchy = None
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return MetricChangeList
 
 
 @admin.register(ProviderHealth)

@@ -1,0 +1,83 @@
+"""The tier's charts as one SVG: volume, error rate, latency and answer quality over time.
+
+Drawn by matplotlib on a fresh Figure per call (never pyplot's global state:
+admin requests may render in threads), with text kept as SVG text so the file
+stays small and readable. Stage changes are vertical lines on every panel,
+labelled with their reason on the first.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+from canary.dashboard.series import Series
+
+COLOURS = {"local": "#1f77b4", "cloud": "#ff7f0e", "fallback": "#2ca02c"}
+STYLE = {"svg.fonttype": "none", "font.size": 9, "axes.titlesize": 10, "axes.titleweight": "bold",
+         "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "llmcontrol"}
+
+
+def render_svg(series: Series) -> str:
+    """The four panels as an inline SVG element (no XML prolog)."""
+    import matplotlib  # imported here: ~0.5 s once per process, only chart pages pay it
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(11, 9.5))
+        volume, errors, latency, quality = figure.subplots(4, 1, sharex=True)
+        times = date2num(series.times)  # converted once, not once per line
+        for arm in ("local", "cloud", "fallback"):
+            volume.plot(times, series.requests[arm], color=COLOURS[arm], label=arm, linewidth=1.4)
+        for arm in ("local", "cloud"):
+            colour = COLOURS[arm]
+            errors.plot(times, _percent(series.error_rate[arm]), color=colour, linewidth=1.4)
+            latency.plot(times, _values(series.p50_ms[arm]), color=colour, linewidth=1.4)
+            latency.plot(times, _values(series.p95_ms[arm]), color=colour, linewidth=1.4,
+                         linestyle="--")
+            quality.plot(times, _percent(series.json_invalid_rate[arm]), color=colour,
+                         linewidth=1.4)
+            quality.plot(times, _percent(series.think_leak_rate[arm]), color=colour,
+                         linewidth=1.4, linestyle=":")
+        volume.set_title(f"Requests per {series.window.unit}", loc="left")
+        errors.set_title("Error rate (%)", loc="left")
+        latency.set_title("Latency of successes (ms): p50 solid, p95 dashed", loc="left")
+        quality.set_title("JSON invalid, of JSON answers (%, solid); think leaks (%, dotted)",
+                          loc="left")
+        # One legend for the figure: colour is the arm on every panel.
+        figure.legend(loc="upper right", ncols=3, frameon=False, fontsize="small")
+        for axes in (volume, errors, latency, quality):
+            axes.set_xlim(series.start, series.end)
+            axes.set_ylim(bottom=0)
+            axes.yaxis.set_major_locator(MaxNLocator(3))
+            axes.grid(alpha=0.25)
+            for marker in series.markers:
+                axes.axvline(marker.at, color="#555", linestyle=":", linewidth=1)
+        for marker in series.markers:
+            volume.annotate(_plain(marker.label), (marker.at, 1),
+                            xycoords=("data", "axes fraction"), rotation=90, va="top",
+                            ha="right", fontsize=7.5, color="#333")
+        locator = AutoDateLocator(maxticks=8)
+        quality.xaxis.set_major_locator(locator)
+        quality.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        figure.subplots_adjust(left=0.06, right=0.99, top=0.96, bottom=0.05, hspace=0.3)
+        out = io.StringIO()
+        figure.savefig(out, format="svg", metadata={"Date": None})
+    svg = out.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+def _values(values: Sequence[float | None]) -> list[float]:
+    return [math.nan if v is None else v for v in values]
+
+
+def _percent(values: Sequence[float | None]) -> list[float]:
+    return [math.nan if v is None else v * 100 for v in values]
+
+
+def _plain(text: str) -> str:
+    # matplotlib reads $…$ as mathematics.
+    return text.replace("$", r"\$")
