@@ -3,6 +3,7 @@ answers), the django-q2 cluster and the ASGI server; stop them all together on C
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from llmcontrol.switches import read_switches
+from llmcontrol.switches import parse_positive_int, read_switches
 from registry.defaults import LLAMACPP_PORT
 
 BUNDLED_MODEL_ALIAS = "smollm2-135m-instruct"
@@ -29,9 +30,22 @@ class Command(BaseCommand):
             action="store_true",
             help="do not start the bundled model even if no Ollama answers",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=parse_positive_int("WEB_CONCURRENCY", os.environ.get("WEB_CONCURRENCY", "1")),
+            help="web server processes (default: WEB_CONCURRENCY, else 1); each has its own "
+            "snapshot, metric writer and rate-limit counts",
+        )
+        parser.add_argument(
+            "--access-log",
+            action="store_true",
+            help="log every request (off by default: it costs the gateway throughput)",
+        )
 
     def handle(
-        self, *args: Any, host: str, port: int, no_local_model: bool, **options: Any
+        self, *args: Any, host: str, port: int, no_local_model: bool, workers: int,
+        access_log: bool, **options: Any
     ) -> None:
         children: list[subprocess.Popen[bytes]] = []
 
@@ -68,6 +82,14 @@ class Command(BaseCommand):
                     host,
                     "--port",
                     str(port),
+                    "--workers",
+                    str(workers),
+                    # uvloop and httptools when installed (they are dependencies).
+                    "--loop",
+                    "auto",
+                    "--http",
+                    "auto",
+                    *([] if access_log else ["--no-access-log"]),
                 ]
             )
             children.append(server)
