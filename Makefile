@@ -34,6 +34,11 @@ $(STAMP): pyproject.toml $(LLAMA_STAMP)
 
 install: $(STAMP)
 
+# The browser test drives Debian's Chromium through Playwright (which never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
 run: install
 	mkdir -p var
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
@@ -43,7 +48,7 @@ run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_stack
 
-test: install
+test: install $(CHROMIUM)
 	mkdir -p var/static
 	DATABASE_URL=$(TEST_DATABASE_URL) DEBUG=true $(BIN)/python -m pytest
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from canary.dashboard.series import Series
 
@@ -34,14 +35,11 @@ def render_svg(series: Series) -> str:
             volume.plot(times, series.requests[arm], color=COLOURS[arm], label=arm, linewidth=1.4)
         for arm in ("local", "cloud"):
             colour = COLOURS[arm]
-            errors.plot(times, _percent(series.error_rate[arm]), color=colour, linewidth=1.4)
-            latency.plot(times, _values(series.p50_ms[arm]), color=colour, linewidth=1.4)
-            latency.plot(times, _values(series.p95_ms[arm]), color=colour, linewidth=1.4,
-                         linestyle="--")
-            quality.plot(times, _percent(series.json_invalid_rate[arm]), color=colour,
-                         linewidth=1.4)
-            quality.plot(times, _percent(series.think_leak_rate[arm]), color=colour,
-                         linewidth=1.4, linestyle=":")
+            _line(errors, times, _percent(series.error_rate[arm]), colour)
+            _line(latency, times, _values(series.p50_ms[arm]), colour)
+            _line(latency, times, _values(series.p95_ms[arm]), colour, "--")
+            _line(quality, times, _percent(series.json_invalid_rate[arm]), colour)
+            _line(quality, times, _percent(series.think_leak_rate[arm]), colour, ":")
         volume.set_title(f"Requests per {series.window.unit}", loc="left")
         errors.set_title("Error rate (%)", loc="left")
         latency.set_title("Latency of successes (ms): p50 solid, p95 dashed", loc="left")
@@ -51,7 +49,8 @@ def render_svg(series: Series) -> str:
         figure.legend(loc="upper right", ncols=3, frameon=False, fontsize="small")
         for axes in (volume, errors, latency, quality):
             axes.set_xlim(series.start, series.end)
-            axes.set_ylim(bottom=0)
+            highest = axes.dataLim.y1  # -inf when the panel has no data at all
+            axes.set_ylim(0, highest * 1.15 if math.isfinite(highest) and highest > 0 else 1)
             axes.yaxis.set_major_locator(MaxNLocator(3))
             axes.grid(alpha=0.25)
             for marker in series.markers:
@@ -68,6 +67,18 @@ def render_svg(series: Series) -> str:
         figure.savefig(out, format="svg", metadata={"Date": None})
     svg = out.getvalue()
     return svg[svg.index("<svg"):]
+
+
+def _line(axes: Any, times: Any, values: list[float], colour: str, style: str = "-") -> None:
+    """A line with gaps where an arm had no traffic; a bucket alone between gaps would
+    draw nothing as a line, so those get a dot."""
+    axes.plot(times, values, color=colour, linewidth=1.4, linestyle=style)
+    alone = [i for i, v in enumerate(values) if not math.isnan(v)
+             and (i == 0 or math.isnan(values[i - 1]))
+             and (i == len(values) - 1 or math.isnan(values[i + 1]))]
+    if alone:
+        axes.plot([times[i] for i in alone], [values[i] for i in alone], color=colour,
+                  linestyle="none", marker="o", markersize=3)
 
 
 def _values(values: Sequence[float | None]) -> list[float]:
