@@ -16,7 +16,9 @@ from typing import Any
 from canary.dashboard.series import Series
 
 COLOURS = {"local": "#1f77b4", "cloud": "#ff7f0e", "fallback": "#2ca02c"}
-STYLE = {"svg.fonttype": "none", "font.size": 9, "axes.titlesize": 10, "axes.titleweight": "bold",
+# Grid from the style, titles as plain text: `axes.grid()` rebuilds every tick and `set_title`
+# lays the axes out again to place it, together about a third of the drawing time.
+STYLE = {"svg.fonttype": "none", "font.size": 9, "axes.grid": True, "grid.alpha": 0.25,
          "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "llmcontrol"}
 
 
@@ -40,11 +42,10 @@ def render_svg(series: Series) -> str:
             _line(latency, times, _values(series.p95_ms[arm]), colour, "--")
             _line(quality, times, _percent(series.json_invalid_rate[arm]), colour)
             _line(quality, times, _percent(series.think_leak_rate[arm]), colour, ":")
-        volume.set_title(f"Requests per {series.window.unit}", loc="left")
-        errors.set_title("Error rate (%)", loc="left")
-        latency.set_title("Latency of successes (ms): p50 solid, p95 dashed", loc="left")
-        quality.set_title("JSON invalid, of JSON answers (%, solid); think leaks (%, dotted)",
-                          loc="left")
+        _title(volume, f"Requests per {series.window.unit}")
+        _title(errors, "Error rate (%)")
+        _title(latency, "Latency of successes (ms): p50 solid, p95 dashed")
+        _title(quality, "JSON invalid, of JSON answers (%, solid); think leaks (%, dotted)")
         # One legend for the figure: colour is the arm on every panel.
         figure.legend(loc="upper right", ncols=3, frameon=False, fontsize="small")
         for axes in (volume, errors, latency, quality):
@@ -52,7 +53,6 @@ def render_svg(series: Series) -> str:
             highest = axes.dataLim.y1  # -inf when the panel has no data at all
             axes.set_ylim(0, highest * 1.15 if math.isfinite(highest) and highest > 0 else 1)
             axes.yaxis.set_major_locator(MaxNLocator(3))
-            axes.grid(alpha=0.25)
             for marker in series.markers:
                 axes.axvline(marker.at, color="#555", linestyle=":", linewidth=1)
         for marker in series.markers:
@@ -67,6 +67,10 @@ def render_svg(series: Series) -> str:
         figure.savefig(out, format="svg", metadata={"Date": None})
     svg = out.getvalue()
     return svg[svg.index("<svg"):]
+
+
+def _title(axes: Any, text: str) -> None:
+    axes.text(0, 1.04, text, transform=axes.transAxes, fontsize=10, fontweight="bold")
 
 
 def _line(axes: Any, times: Any, values: list[float], colour: str, style: str = "-") -> None:
