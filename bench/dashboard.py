@@ -182,6 +182,8 @@ PAGES = [
     ("metrics browser, a model with no rows (worst case)",
      "/admin/canary/requestmetric/?model=gpt-4o-mini"),
     ("metrics browser, page 50", "/admin/canary/requestmetric/?p=50"),
+    ("metrics browser, search by request id",
+     "/admin/canary/requestmetric/?q=c4ca4238a0b923820dcc509a6f75849b"),  # md5('1')
     ("/metrics (Prometheus)", "/metrics"),
 ]
 

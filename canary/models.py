@@ -48,6 +48,8 @@ class RequestMetric(models.Model):
             models.Index(fields=["tier", "routed_to", "created_at"], name="metric_tier_arm_time"),
             # Pruning and the metrics browser's default ordering by time.
             models.Index(fields=["created_at"], name="metric_time"),
+            # The metrics browser's search: every attempt of one call.
+            models.Index(fields=["request_id"], name="metric_request"),
         ]
 
     def __str__(self) -> str:

@@ -96,3 +96,18 @@ def test_the_dashboard_links_the_browser_for_its_tier(admin_client: Client,
                                                       mixed_metrics: Rollout) -> None:
     html = admin_client.get(reverse("admin:canary_dashboard_tier", args=["haiku"])).content
     assert b"/admin/canary/requestmetric/?tier=haiku&amp;since=24h" in html
+
+
+def test_search_finds_every_attempt_of_a_call_by_its_exact_request_id(
+    admin_client: Client, mixed_metrics: Rollout
+) -> None:
+    request_id = RequestMetric.objects.filter(routed_to="fallback").get().request_id
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(URL + f"?q={request_id}")
+    assert [m.request_id for m in response.context["cl"].result_list] == [request_id]
+    rows_query = next(q["sql"] for q in captured.captured_queries
+                      if "FROM \"canary_requestmetric\"" in q["sql"])
+    # Equality on the metric_request index, not the admin's UPPER(...) LIKE scan.
+    assert f"\"canary_requestmetric\".\"request_id\" = '{request_id}'" in rows_query
+    assert "UPPER" not in rows_query
+    assert shown(admin_client, "?q=nope") == []
