@@ -144,3 +144,17 @@ def test_anonymous_users_are_sent_to_the_login_page(client: Client,
                                                     busy_rollout: Rollout) -> None:
     response = client.get(tier_url())
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_a_new_rollout_at_zero_says_what_advancing_will_ask(
+    admin_client: Client, haiku_rollout: Rollout
+) -> None:
+    html = admin_client.get(tier_url()).content.decode()
+    assert "At 0% there is no candidate traffic to judge" in html
+    assert "none: rollouts are evaluated once they are above 0%" in html
+    assert "0 attempts" in html and "<svg" in html
+    offered = [verb for verb in ("advance", "set-stage", "pause", "resume", "rollback")
+               if f'id="action-{verb}"' in html]
+    assert offered == ["advance", "set-stage", "resume", "rollback"]
+    page = admin_client.get(reverse("admin:canary_dashboard_action", args=["haiku", "advance"]))
+    assert "Local provider health (last check)" in page.content.decode()
