@@ -35,6 +35,9 @@ class RequestMetric(models.Model):
     empty_answer = models.BooleanField(default=False)
     finish_reason = models.CharField(max_length=32, blank=True)
     streamed = models.BooleanField(default=False)
+    retries = models.PositiveSmallIntegerField(
+        default=0, help_text="Provider retries inside this attempt (after a 429, 5xx or cut)."
+    )
     purpose = models.CharField(max_length=64, blank=True)
     sub_agent = models.CharField(max_length=64, blank=True)
     phase = models.CharField(max_length=64, blank=True)
@@ -76,6 +79,7 @@ class MetricRollup(models.Model):
     json_invalid = models.PositiveIntegerField(default=0)
     think_leaks = models.PositiveIntegerField(default=0)
     empty_or_truncated = models.PositiveIntegerField(default=0)
+    timeouts = models.PositiveIntegerField(default=0)  # errors that were timeouts (in `errors`)
     input_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
     latency_histogram = models.JSONField(
@@ -115,6 +119,7 @@ class HourlyRollup(models.Model):
     json_invalid = models.PositiveIntegerField(default=0)
     think_leaks = models.PositiveIntegerField(default=0)
     empty_or_truncated = models.PositiveIntegerField(default=0)
+    timeouts = models.PositiveIntegerField(default=0)
     input_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
     latency_histogram = models.JSONField(default=dict)
@@ -131,6 +136,26 @@ class HourlyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}h {self.tier} {self.routed_to}"
+
+
+class MetricLoss(models.Model):
+    """Metric records a process could not keep: its buffer overflowed while the database
+    (or, for a remote client, the control plane) was unreachable. Written once the
+    writes succeed again, so a loss is always on record and never silent."""
+
+    source = models.CharField(max_length=64, help_text="The process that dropped them.")
+    dropped = models.PositiveBigIntegerField()
+    first_dropped_at = models.DateTimeField()
+    last_dropped_at = models.DateTimeField()
+    reported_at = models.DateTimeField(auto_now_add=True)
+    buffer_limit = models.PositiveIntegerField(help_text="METRICS_MAX_BUFFER of that process.")
+
+    class Meta:
+        ordering = ["-reported_at"]
+        verbose_name_plural = "metric losses"
+
+    def __str__(self) -> str:
+        return f"{self.dropped} metric record(s) dropped by {self.source}"
 
 
 class RolloutStatus(models.TextChoices):

@@ -86,6 +86,13 @@ DATABASES = {
     ),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database behind a network partition must fail a connection attempt in seconds,
+    # not after the kernel's SYN retries (about two minutes): processes then route on
+    # their last snapshot instead of waiting.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default runs a web server, a cluster and a metric writer
     # against one file: WAL and a busy timeout keep them from locking each other out.

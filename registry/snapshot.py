@@ -7,10 +7,16 @@ one caller runs one cheap query (the registry version) and rebuilds the snapshot
 as a backstop. If the database is unreachable at start, the built-in defaults
 serve; if it goes away later, the last good snapshot keeps serving and the
 failure is logged once, then once more when it recovers.
+
+On the event loop (`aget_snapshot`) a due check never holds a request for long:
+one check runs at a time, and a request waits for it at most REFRESH_WAIT_S
+before routing on the snapshot it has. A database behind a network partition
+(connections hanging until DB_CONNECT_TIMEOUT) then costs requests nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -26,6 +32,8 @@ from registry.invariants import BUILTIN_DEFAULT_TIER
 from registry.models import Model, Provider, RegistryState, RoutingRule, RuleKind
 
 logger = logging.getLogger(__name__)
+
+REFRESH_WAIT_S = 0.25
 
 
 def build_snapshot() -> RoutingSnapshot:
@@ -109,6 +117,10 @@ class SnapshotCache:
         self._built_at = 0.0
         self._database_down = False
         self._lock = threading.Lock()
+
+    def last(self) -> RoutingSnapshot | None:
+        """The snapshot held now, fresh or not (never queries)."""
+        return self._snapshot
 
     def fresh(self) -> RoutingSnapshot | None:
         """The snapshot if no version check is due, else None (never queries)."""
@@ -195,11 +207,29 @@ def get_snapshot() -> RoutingSnapshot:
     return _cache.get()
 
 
+_check: asyncio.Future[RoutingSnapshot] | None = None
+
+
 async def aget_snapshot() -> RoutingSnapshot:
-    """get_snapshot() for async callers: the ORM check runs off the event loop when due."""
+    """get_snapshot() for async callers: the check runs off the event loop when due, and
+    a request waits for it at most REFRESH_WAIT_S when there is a snapshot to route on."""
     from asgiref.sync import sync_to_async
 
-    return _cache.fresh() or await sync_to_async(_cache.get)()
+    global _check
+    snapshot = _cache.fresh()
+    if snapshot is not None:
+        return snapshot
+    loop = asyncio.get_running_loop()
+    check = _check
+    if check is None or check.done() or check.get_loop() is not loop:
+        check = _check = asyncio.ensure_future(sync_to_async(_cache.get)())
+    last = _cache.last()
+    if last is None:
+        return await asyncio.shield(check)
+    try:
+        return await asyncio.wait_for(asyncio.shield(check), REFRESH_WAIT_S)
+    except TimeoutError:
+        return last
 
 
 def refresh_snapshot() -> RoutingSnapshot:

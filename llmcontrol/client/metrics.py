@@ -47,6 +47,7 @@ class MetricRecord:
     empty_answer: bool = False
     finish_reason: str = ""
     streamed: bool = False
+    retries: int = 0  # provider retries inside this attempt (429/5xx/cut, then tried again)
     purpose: str = ""
     sub_agent: str = ""
     phase: str = ""

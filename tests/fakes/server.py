@@ -36,6 +36,7 @@ class RecordedRequest:
     headers: dict[str, str]  # names in lower case
     body: Any  # parsed JSON, or None when empty or not JSON
     raw: bytes
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 class Responder:
@@ -129,8 +130,11 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         request = RecordedRequest(
             method=self.command, path=url.path, query=dict(parse_qsl(url.query)),
-            headers={k.lower(): v for k, v in self.headers.items()}, body=body, raw=raw)
-        fake.requests.append(request)
+            headers={k.lower(): v for k, v in self.headers.items()}, body=body, raw=raw,
+            at=time.monotonic())
+        fake.served += 1
+        if fake.record_requests:
+            fake.requests.append(request)
         try:
             fake.handle(request, Responder(self, fake._stopping))
         except DISCONNECTS:  # the client gave up (timeout test) or we dropped it on purpose
@@ -155,6 +159,8 @@ class FakeServer:
 
     def __init__(self, *, api_key: str | None = None) -> None:
         self.requests: list[RecordedRequest] = []
+        self.record_requests = True  # off under long load runs: `served` still counts
+        self.served = 0
         self.default: Behaviour = Reply()  # answered when the queue is empty
         self.api_key = api_key  # when set, requests without it get the protocol's auth error
         self.models: list[str] = list(self.default_models)

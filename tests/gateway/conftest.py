@@ -20,75 +20,15 @@ from django.utils import timezone
 
 from canary.models import RequestMetric
 from registry.models import ApiKey, ApiKeyScope
-from tests.fakes.llama_server import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-ANTHROPIC_KEY = "sk-ant-fake-key-for-gateway-tests"
-STARTUP_TIMEOUT_S = 60.0
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return (f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
-            f"/{s['NAME']}")
-
-
-def server_environment(**extra: str) -> dict[str, str]:
-    """What the gateway process runs with: the test database, no caching between tests."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OLLAMA_", "LLMCONTROL_", "API_RATE_"))}
-    env.update({
-        "DATABASE_URL": database_url(), "DEBUG": "true",
-        # Every test rewires the registry: the server must not route on an older snapshot
-        # or an older key, even when the version numbers of two tests coincide.
-        "REGISTRY_POLL_INTERVAL": "0", "REGISTRY_SNAPSHOT_TTL": "0", "API_KEY_CACHE_SECONDS": "0",
-        "METRICS_FLUSH_INTERVAL": "0.05", "USE_LOCAL_LLM": "true",
-        "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "API_RATE_GATEWAY": "off",
-    })
-    env.update(extra)
-    return env
-
-
-@dataclass
-class LiveServer:
-    url: str
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def start_server(env: dict[str, str], workdir: str) -> tuple[subprocess.Popen[bytes], LiveServer]:
-    port = free_port()
-    log = Path(workdir) / f"uvicorn-{port}.log"
-    with log.open("wb") as out:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "llmcontrol.asgi:application", "--host",
-             "127.0.0.1", "--port", str(port), "--no-access-log"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = LiveServer(f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
-        try:
-            if httpx.get(f"{server.url}/v1/models", timeout=1.0).status_code == 401:
-                return child, server
-        except httpx.HTTPError:
-            pass
-        if child.poll() is not None or time.monotonic() > deadline:
-            child.kill()
-            pytest.fail(f"the gateway did not start:\n{server.log_text()[-3000:]}")
-        time.sleep(0.1)
-
-
-def stop_server(child: subprocess.Popen[bytes]) -> None:
-    child.terminate()
-    try:
-        child.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
-
+from tests.live import (  # noqa: F401 - re-exported for the gateway tests
+    ANTHROPIC_KEY,
+    ROOT,
+    LiveServer,
+    database_url,
+    server_environment,
+    start_server,
+    stop_server,
+)
 
 @pytest.fixture(scope="session")
 def gateway_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:

@@ -1,4 +1,9 @@
-"""A loopback TCP proxy the tests can cut and restore, to take the database away for real."""
+"""A loopback TCP proxy the tests can cut, stall and restore, to take the database away for real.
+
+`cut()`: connections are refused (a server that is down). `stall()`: connections are
+accepted and never answered, open ones are broken (a database behind a partition or a
+dead host behind a pooler: clients wait until their connect timeout).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
+        self.stalled = False
 
     def start(self) -> None:
         listener = socket.socket()
@@ -40,12 +46,36 @@ class TcpProxy:
                 conn.close()
             self._conns.clear()
 
+    def stall(self) -> None:
+        """Keep accepting, answer nothing, break the open connections."""
+        self.stalled = True
+        with self._lock:
+            for conn in self._conns:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            self._conns.clear()
+
+    def resume(self) -> None:
+        """After stall(): new connections reach the database again."""
+        self.stalled = False
+        with self._lock:
+            for conn in self._conns:  # the unanswered ones
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            self._conns.clear()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self.stalled:
+                with self._lock:
+                    self._conns.append(client)  # held open, never read from or answered
+                continue
             upstream = socket.create_connection(self.target)
             with self._lock:
                 self._conns += [client, upstream]

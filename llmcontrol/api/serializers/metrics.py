@@ -45,6 +45,7 @@ class MetricRecordInputSerializer(serializers.Serializer):
     empty_answer = serializers.BooleanField(default=False)
     finish_reason = serializers.CharField(max_length=32, allow_blank=True, default="")
     streamed = serializers.BooleanField(default=False)
+    retries = serializers.IntegerField(min_value=0, max_value=100, default=0)
     purpose = serializers.CharField(max_length=64, allow_blank=True, default="")
     sub_agent = serializers.CharField(max_length=64, allow_blank=True, default="")
     phase = serializers.CharField(max_length=64, allow_blank=True, default="")
