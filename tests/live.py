@@ -96,6 +96,14 @@ class Replica(LiveServer):
         self.process.wait()
 
 
+def replica_ready(url: str) -> bool:
+    """True once the gateway at `url` answers (401 to /v1/models: up, and checking keys)."""
+    try:
+        return httpx.get(f"{url}/v1/models", timeout=1.0).status_code == 401
+    except httpx.HTTPError:
+        return False
+
+
 def start_replica(env: dict[str, str], workdir: str | Path, port: int | None = None,
                   ready_status: int = 401) -> Replica:
     """Start uvicorn and wait until /v1/models answers (401: it is up and checks keys)."""

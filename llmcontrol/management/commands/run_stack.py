@@ -17,6 +17,9 @@ from llmcontrol.switches import parse_positive_int, read_switches
 from registry.defaults import LLAMACPP_PORT
 
 BUNDLED_MODEL_ALIAS = "smollm2-135m-instruct"
+# How long the web server may take to finish its requests (streams included) on Ctrl-C
+# or SIGTERM before it is killed.
+SHUTDOWN_GRACE_S = 60
 
 
 class Command(BaseCommand):
@@ -50,16 +53,21 @@ class Command(BaseCommand):
         children: list[subprocess.Popen[bytes]] = []
 
         def stop(*_: object) -> None:
+            # Last started, first stopped, one at a time: the web server finishes the
+            # requests in flight (which may still need the local model) and flushes its
+            # metrics before the cluster and the model server are asked to stop.
             for child in reversed(children):
                 if child.poll() is None:
                     child.terminate()
-            for child in children:
                 try:
-                    child.wait(timeout=10)
+                    child.wait(timeout=SHUTDOWN_GRACE_S if child is children[-1] else 30)
                 except subprocess.TimeoutExpired:
                     child.kill()
+                    child.wait()
 
-        signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+        # The handler only interrupts `server.wait()`; the stopping is done in `finally`
+        # (stopping inside the handler would wait on the very Popen it interrupted).
+        signal.signal(signal.SIGTERM, _terminated)
         try:
             if not no_local_model:
                 local = self._local_model()
@@ -94,7 +102,7 @@ class Command(BaseCommand):
             )
             children.append(server)
             server.wait()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Terminated):
             pass
         finally:
             stop()
@@ -149,6 +157,14 @@ class Command(BaseCommand):
             time.sleep(0.5)
         child.terminate()
         raise CommandError("the bundled model server did not answer within 120 s")
+
+
+class Terminated(Exception):
+    """SIGTERM arrived."""
+
+
+def _terminated(*_: object) -> None:
+    raise Terminated
 
 
 def _answers(url: str) -> bool:
