@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from canary import actions
 from canary.models import RequestMetric, Rollout, RolloutStatus, RoutedTo, TransitionReason
-from llmcontrol.client.metrics import MetricRecord
+from llmcontrol.client.metrics import CANCELLED, MetricRecord
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,8 @@ ACTIVE = (RolloutStatus.ROLLING, RolloutStatus.PAUSED, RolloutStatus.COMPLETE)
 
 
 def after_batch(records: Sequence[MetricRecord]) -> None:
-    tiers = {r.tier for r in records if r.routed_to == RoutedTo.LOCAL and not r.success}
+    tiers = {r.tier for r in records
+             if r.routed_to == RoutedTo.LOCAL and not r.success and r.error_type != CANCELLED}
     if tiers:
         check_consecutive_failures(tiers)
 
@@ -35,6 +36,9 @@ def check_consecutive_failures(tiers: Iterable[str]) -> list[str]:
         latest = list(
             RequestMetric.objects.filter(tier=rollout.tier, routed_to=RoutedTo.LOCAL,
                                          created_at__gte=rollout.stage_entered_at)
+            # A caller that hung up says nothing about the local model: neither a
+            # failure nor a success, so it neither counts nor breaks the run.
+            .exclude(error_type=CANCELLED)
             .order_by("-created_at", "-pk")
             .values("success", "error_type", "provider", "model", "created_at")[:limit]
         )

@@ -17,7 +17,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from canary.models import MetricRollup
-from llmcontrol.client.metrics import MetricRecord
+from llmcontrol.client.metrics import CANCELLED, MetricRecord
 
 GROWTH = 1.05
 LATENCY_EDGES: tuple[float, ...] = tuple(GROWTH**i for i in range(0, 381))  # ms, upper edges
@@ -38,6 +38,10 @@ def summarise(records: Iterable[MetricRecord]) -> dict[tuple, tuple[Counter[str]
     """Per (tier, routed_to, model, stage, minute): the counts and the latency histogram."""
     groups: dict[tuple, tuple[Counter[str], Counter[str]]] = {}
     for r in records:
+        if r.error_type == CANCELLED:
+            # The caller hung up: not a sample of the model's quality or latency, so the
+            # gates (which read these counts) neither see an error nor a request.
+            continue
         counts, histogram = groups.setdefault(_key(r), (Counter(), Counter()))
         counts["requests"] += 1
         counts["input_tokens"] += r.input_tokens

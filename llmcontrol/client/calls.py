@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmcontrol.client.metrics import MetricRecord, new_request_id
+from llmcontrol.client.metrics import CANCELLED, MetricRecord, new_request_id
 from llmcontrol.client.results import LLMCallError, LLMResult
 from llmcontrol.providers import ChatRequest, Completion, ErrorKind, ProviderError
 from llmcontrol.routing import Decision, ModelSpec, ProviderSpec, RoutingSnapshot
@@ -88,6 +88,13 @@ class Call:
         self.errors.append(error)
         self._record(
             self._metric(step, success=False, latency_ms=elapsed_ms, error_type=str(error.kind))
+        )
+
+    def cancelled(self, step: Step, elapsed_ms: float) -> None:
+        """The caller went away mid-attempt: a row of its own, which no gate counts as an
+        error (the provider did not fail)."""
+        self._record(
+            self._metric(step, success=False, latency_ms=elapsed_ms, error_type=CANCELLED)
         )
 
     def succeeded(self, step: Step, completion: Completion) -> LLMResult:

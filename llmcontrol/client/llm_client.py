@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -87,6 +88,7 @@ class LLMClient:
             sent = False
             if on_attempt:
                 on_attempt(step)
+            result = None
             try:
                 adapter = adapter_for(step.provider, call.switches, step.model.model_key)
                 for event in adapter.stream(step.model.model_key, call.request):
@@ -94,13 +96,20 @@ class LLMClient:
                         sent = True
                         yield event.text
                     elif isinstance(event, Done):
-                        yield call.succeeded(step, event.completion)
-                        return
+                        result = call.succeeded(step, event.completion)
+                        break
             except ProviderError as error:
                 call.failed(step, error, (time.perf_counter() - began) * 1000)
                 if not sent and call.may_continue(step, error):
                     continue
                 raise call.error(partial=sent) from error
+            except GeneratorExit:  # the caller closed the stream mid-attempt
+                call.cancelled(step, (time.perf_counter() - began) * 1000)
+                raise
+            if result is not None:
+                # Outside the try: a caller closing the stream after this is not a cancellation.
+                yield result
+                return
         raise call.error()
 
     # Asynchronous twins, for ASGI callers
@@ -123,6 +132,9 @@ class LLMClient:
                 if call.may_continue(step, error):
                     continue
                 raise call.error() from error
+            except asyncio.CancelledError:  # the caller hung up: the view was cancelled
+                call.cancelled(step, (time.perf_counter() - began) * 1000)
+                raise
             return call.succeeded(step, completion)
         raise call.error()
 
@@ -141,6 +153,7 @@ class LLMClient:
             sent = False
             if on_attempt:
                 on_attempt(step)
+            result = None
             try:
                 adapter = adapter_for(step.provider, call.switches, step.model.model_key)
                 async for event in adapter.astream(step.model.model_key, call.request):
@@ -148,13 +161,20 @@ class LLMClient:
                         sent = True
                         yield event.text
                     elif isinstance(event, Done):
-                        yield call.succeeded(step, event.completion)
-                        return
+                        result = call.succeeded(step, event.completion)
+                        break
             except ProviderError as error:
                 call.failed(step, error, (time.perf_counter() - began) * 1000)
                 if not sent and call.may_continue(step, error):
                     continue
                 raise call.error(partial=sent) from error
+            except (GeneratorExit, asyncio.CancelledError):
+                # The caller hung up (aclose) or its task was cancelled mid-attempt.
+                call.cancelled(step, (time.perf_counter() - began) * 1000)
+                raise
+            if result is not None:
+                yield result
+                return
         raise call.error()
 
     # Shared

@@ -22,6 +22,10 @@ from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
+# error_type of an attempt the caller abandoned (hung up, cancelled): recorded, never
+# counted as the provider's error by the rollout's gates.
+CANCELLED = "cancelled"
+
 
 @dataclass(frozen=True, slots=True)
 class MetricRecord:
