@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from django.core import signals
@@ -32,6 +33,8 @@ from django.urls import set_script_prefix
 
 GATEWAY_PREFIX = "/v1/"
 GATEWAY_URLCONF = "llmcontrol.gateway.root_urls"
+
+logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Any
@@ -99,6 +102,29 @@ class GatewayHandler(ASGIHandler):
         body_file.close()
 
 
+async def lifespan(receive: Receive, send: Send) -> None:
+    """The ASGI lifespan protocol, which Django does not speak. Its shutdown event comes
+    once the requests in flight have finished: the moment to write the metrics this
+    process still holds. (uvicorn re-raises SIGTERM after shutting down, so the
+    recorder's atexit flush never runs.)"""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await asyncio.to_thread(flush_metrics)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def flush_metrics(timeout: float = 30.0) -> None:
+    from llmcontrol.client.backends import get_backend
+
+    if not get_backend().flush(timeout):
+        logger.error("shutting down with metrics not yet written (see the metric writer's "
+                     "warnings above)")
+
+
 def with_gateway(django_application: Any) -> Any:
     """The project's ASGI application, with /v1/ served by the lean GatewayHandler."""
     gateway = GatewayHandler()
@@ -106,6 +132,8 @@ def with_gateway(django_application: Any) -> Any:
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(GATEWAY_PREFIX):
             await gateway(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await lifespan(receive, send)
         else:
             await django_application(scope, receive, send)
 

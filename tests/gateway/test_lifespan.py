@@ -1,0 +1,34 @@
+"""The ASGI lifespan: on shutdown (after the requests in flight) the buffered metrics are
+written. uvicorn re-raises SIGTERM once it has shut down, so atexit handlers never run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from llmcontrol.asgi import application
+from llmcontrol.client.backends import InProcessBackend
+
+
+def test_shutdown_writes_the_buffered_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    flushed: list[float] = []
+    monkeypatch.setattr(InProcessBackend, "flush",
+                        lambda self, timeout=10.0: flushed.append(timeout) or True)
+    monkeypatch.delenv("LLMCONTROL_URL", raising=False)
+    incoming = ["lifespan.startup", "lifespan.shutdown"]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": incoming.pop(0)}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            assert flushed == []  # nothing to write at startup
+        sent.append(message)
+
+    asyncio.run(application({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete",
+                                         "lifespan.shutdown.complete"]
+    assert len(flushed) == 1
