@@ -147,7 +147,8 @@ REST_FRAMEWORK = {
         "gateway": throttle_rate("API_RATE_GATEWAY", "500/s"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["llmcontrol.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "llmcontrol.api.parsers.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

@@ -11,6 +11,7 @@ client cannot carry (tools, n > 1, logprobs, audio) are refused by name.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,14 @@ KNOWN = frozenset({"model", "messages", "stream", "stream_options", "response_fo
                    "user", "metadata"})
 HEADER_LABELS = {"purpose": "X-LLM-Purpose", "sub_agent": "X-LLM-Sub-Agent",
                  "phase": "X-LLM-Phase", "allow_local": "X-LLM-Allow-Local"}
+MAX_MODEL_NAME = 256
+# Above any model's output limit (the largest context windows are ~2M tokens): a bigger
+# value is a mistake, not a request, and an upstream would refuse it after routing.
+MAX_COMPLETION_TOKENS = 2_000_000
+SEED_RANGE = range(-(2**63), 2**63)  # what the providers' 64-bit seeds hold
+# Labels are stored with each metric row and shown in the admin: printable text only
+# (PostgreSQL text cannot hold NUL; CR/LF would forge lines in logs and CSV exports).
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -55,7 +64,10 @@ def parse_chat_request(body: bytes, headers: Mapping[str, str]) -> ChatCall:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise bad_request("We could not parse the JSON body of your request. The body must be "
-                          "a JSON object.", code="invalid_json") from None
+                          "a JSON object in UTF-8.", code="invalid_json") from None
+    except RecursionError:  # the decoder recurses once per level of [ or {
+        raise bad_request("The JSON body of your request is nested too deeply.",
+                          code="invalid_json") from None
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.", code="invalid_json")
     _check_parameters(data)
@@ -63,6 +75,9 @@ def parse_chat_request(body: bytes, headers: Mapping[str, str]) -> ChatCall:
     if not isinstance(model, str) or not model.strip():
         raise bad_request("you must provide a model parameter", "model",
                           "missing_required_parameter")
+    if len(model) > MAX_MODEL_NAME or UNPRINTABLE.search(model):
+        raise bad_request(f"model must be a name of at most {MAX_MODEL_NAME} printable "
+                          f"characters", "model")
     call = ChatCall(model=model.strip(), messages=_messages(data.get("messages")))
     call.stream = _bool(data, "stream")
     stream_options = data.get("stream_options")
@@ -74,6 +89,10 @@ def parse_chat_request(body: bytes, headers: Mapping[str, str]) -> ChatCall:
     user = data.get("user")
     if user is not None and (not isinstance(user, str) or len(user) > 256):
         raise bad_request("user must be a string of at most 256 characters", "user")
+    if user and UNPRINTABLE.search(user):
+        raise bad_request("user must not contain control characters", "user")
+    if user:
+        _unicode(user, "user")
     call.routing_key = user or None
     labels = _labels(data.get("metadata"), headers)
     call.purpose, call.sub_agent, call.phase = (labels.get(k) for k in ("purpose", "sub_agent",
@@ -121,7 +140,9 @@ def _messages(raw: Any) -> list[dict[str, str]]:
         if message.get("tool_calls") or message.get("function_call"):
             raise bad_request("tool calls are not supported by the llmcontrol gateway",
                               f"{where}.tool_calls", "unsupported_parameter")
-        messages.append({"role": ROLES[role], "content": _text(message.get("content"), where)})
+        text = _text(message.get("content"), where)
+        _unicode(text, f"{where}.content")
+        messages.append({"role": ROLES[role], "content": text})
     return messages
 
 
@@ -146,8 +167,10 @@ def _options(data: dict[str, Any]) -> dict[str, Any]:
     for name in ("max_completion_tokens", "max_tokens"):  # the newer name wins
         value = data.get(name)
         if value is not None:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise bad_request(f"{name} must be a positive integer", name)
+            if (not isinstance(value, int) or isinstance(value, bool)
+                    or not 1 <= value <= MAX_COMPLETION_TOKENS):
+                raise bad_request(f"{name} must be an integer from 1 to {MAX_COMPLETION_TOKENS}",
+                                  name)
             options.setdefault("max_tokens", value)
     temperature = data.get("temperature")
     if temperature is not None:
@@ -161,11 +184,13 @@ def _options(data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(stops, list) or len(stops) > 4 or not all(
                 isinstance(s, str) and s for s in stops):
             raise bad_request("stop must be a string or an array of up to 4 strings", "stop")
+        for s in stops:
+            _unicode(s, "stop")
         options["stop"] = tuple(stops)
     seed = data.get("seed")
     if seed is not None:
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise bad_request("seed must be an integer", "seed")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed not in SEED_RANGE:
+            raise bad_request("seed must be a 64-bit integer", "seed")
         options["seed"] = seed
     options.update(_response_format(data.get("response_format")))
     return options
@@ -197,12 +222,30 @@ def _labels(metadata: Any, headers: Mapping[str, str]) -> dict[str, str]:
         raise bad_request("metadata must be an object of string values", "metadata")
     labels = {}
     for name, header in HEADER_LABELS.items():
-        value = (metadata or {}).get(name) or headers.get(header)
+        value, param = (metadata or {}).get(name), f"metadata.{name}"
+        if not value and headers.get(header):
+            value, param = headers[header], header
+            # Servers hand header bytes over as Latin-1: anything else arrives garbled.
+            if not value.isascii():
+                raise bad_request(f"The {header} header must be ASCII; send other labels in "
+                                  f"metadata.{name}", header)
         if value:
             if len(value) > 64:
-                raise bad_request(f"{name} must be at most 64 characters", f"metadata.{name}")
+                raise bad_request(f"{name} must be at most 64 characters", param)
+            if UNPRINTABLE.search(value):
+                raise bad_request(f"{name} must not contain control characters", param)
+            _unicode(value, param)
             labels[name] = value.strip()
     return labels
+
+
+def _unicode(text: str, param: str) -> None:
+    """JSON's \\u escapes can spell lone surrogates, which no provider (or UTF-8) accepts."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise bad_request(f"{param} is not valid Unicode (it holds a lone surrogate escape)",
+                          param) from None
 
 
 def _bool(data: dict[str, Any], name: str, param: str | None = None) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from registry.models import Tier
@@ -22,6 +24,13 @@ class RouteInputSerializer(serializers.Serializer):
         help_text="A user, session or conversation id: the same key lands on the same side "
                   "of a rollout. Without it the bucket is random.")
     allow_local = serializers.BooleanField(default=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A misspelt field would otherwise be ignored and change the decision silently.
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
 
 
 class ModelRefSerializer(serializers.Serializer):
