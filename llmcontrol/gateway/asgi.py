@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
 from django.urls import set_script_prefix
+
+from llmcontrol.gateway.views import body_too_large, declared_too_large
 
 GATEWAY_PREFIX = "/v1/"
 GATEWAY_URLCONF = "llmcontrol.gateway.root_urls"
@@ -51,7 +55,31 @@ class GatewayHandler(ASGIHandler):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # No ThreadSensitiveContext: nothing here needs a thread of its own.
+        if declared_too_large(scope):
+            # Answered before a byte of the body is read: a client that announces
+            # gigabytes is not waited for.
+            await self.send_response(body_too_large().response(), send)
+            return
         await self.handle(scope, receive, send)
+
+    async def read_body(self, receive: Receive) -> Any:
+        """Django's, but past GATEWAY_MAX_BODY_BYTES the rest of a (chunked) body is read and
+        dropped, not spooled to disk: the view answers 413 either way. What is kept is at
+        most that size: in memory."""
+        body_file = io.BytesIO()
+        room = settings.GATEWAY_MAX_BODY_BYTES + 1
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted()
+            chunk = message.get("body", b"")[:room]
+            body_file.write(chunk)
+            room -= len(chunk)
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        return body_file
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGIHandler.handle (Django 5.2) with the two signal hops made inline calls."""

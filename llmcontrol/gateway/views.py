@@ -113,10 +113,27 @@ async def authenticate(request: HttpRequest) -> Principal:
     return principal
 
 
+def body_too_large() -> GatewayError:
+    # Not `Connection: close`: closing on a client still sending resets the connection,
+    # and the client would see the reset rather than this answer. uvicorn reads the rest
+    # of the body and drops it.
+    return GatewayError(413, f"The request body is larger than this gateway accepts "
+                             f"({settings.GATEWAY_MAX_BODY_BYTES} bytes).",
+                        code="request_too_large")
+
+
+def declared_too_large(scope: dict[str, Any]) -> bool:
+    """The request's Content-Length is over GATEWAY_MAX_BODY_BYTES (read from the ASGI scope,
+    before any of the body)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.isdigit() and int(value) > settings.GATEWAY_MAX_BODY_BYTES
+    return False
+
+
 def read_body(request: HttpRequest) -> bytes:
     limit = settings.GATEWAY_MAX_BODY_BYTES
-    too_big = GatewayError(413, f"The request body is larger than this gateway accepts "
-                                f"({limit} bytes).", code="request_too_large")
+    too_big = body_too_large()
     declared = request.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_big
