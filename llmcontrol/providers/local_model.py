@@ -29,4 +29,7 @@ def server_command(port: int, *, host: str = "127.0.0.1", n_ctx: int = 2048,
     """argv that serves the bundled model on host:port (OpenAI-compatible, under /v1)."""
     return [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf or find_smollm2_gguf()),
             "--model_alias", MODEL_ALIAS, "--host", host, "--port", str(port),
-            "--n_ctx", str(n_ctx), "--verbose", "false"]
+            "--n_ctx", str(n_ctx), "--verbose", "false",
+            # Its default ends the stream in progress with [DONE] when another request
+            # arrives: a cut answer that looks complete. Queue them instead.
+            "--interrupt_requests", "false"]

@@ -68,8 +68,10 @@ def _keys(wanted: Any, count: int, prefix: str) -> list[str]:
 
 def chat(url: str, api_key: str, *, routing_key: str | None = None, stream: bool = False,
          model: str = "haiku", max_tokens: int = 16, content: str = "Say hello.",
-         first_token: threading.Event | None = None, **extra: Any) -> Outcome:
-    """POST /v1/chat/completions; `first_token` is set once a stream's first text arrives."""
+         first_token: threading.Event | None = None, pieces: list[str] | None = None,
+         **extra: Any) -> Outcome:
+    """POST /v1/chat/completions. While a stream runs, `first_token` is set once its first
+    text arrives and `pieces` gets each piece of text as it arrives."""
     body: dict[str, Any] = {"model": model, "stream": stream, "max_tokens": max_tokens,
                             "messages": [{"role": "user", "content": content}], **extra}
     if routing_key is not None:
@@ -93,6 +95,8 @@ def chat(url: str, api_key: str, *, routing_key: str | None = None, stream: bool
                     piece = choice.get("delta", {}).get("content")
                     if piece:
                         outcome.text += piece
+                        if pieces is not None:
+                            pieces.append(piece)
                         if first_token is not None:
                             first_token.set()
             return outcome

@@ -144,6 +144,8 @@ class Command(BaseCommand):
                 "2048",
                 "--verbose",
                 "false",
+                "--interrupt_requests",  # see local_model.server_command
+                "false",
             ],
             stdout=subprocess.DEVNULL,
         )
