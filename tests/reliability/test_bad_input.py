@@ -314,4 +314,12 @@ def test_rest_api_answers_bad_bodies_with_a_clear_4xx(replica: Replica, api_key:
     wrong = [mismatch(f"{endpoint}: {what}", post(replica.url, f"/api/v1/{endpoint}", api_key,
                                                   body), status, says)
              for endpoint, what, body, status, says in API_BODIES]
+    # Path segments go to database look-ups: a NUL there must not reach PostgreSQL.
+    for path in ("rollouts/%00", "rollouts/haiku%00/history", "providers/%00ollama",
+                 "providers/a%0D%0Ab"):
+        head = (f"GET /api/v1/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {api_key}\r\n\r\n").encode()
+        answer = exchange(replica.url, head)
+        if answer.status != 404:
+            wrong.append(f"GET {path}: {answer.status} {answer.body[:200]!r}")
     assert [w for w in wrong if w] == []
