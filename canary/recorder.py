@@ -6,13 +6,14 @@ writes remote clients' batches through it too."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 
 from canary import rollups
 from canary.fastpath import after_batch
-from canary.models import RequestMetric
+from canary.models import MetricLoss, RequestMetric
 from llmcontrol.client.metrics import BatchingRecorder, MetricRecord
 
 FIELDS = [f.name for f in RequestMetric._meta.concrete_fields if f.name not in ("id", "source")]
@@ -34,6 +35,16 @@ class DatabaseSink:
         except Exception:
             _release_connection()
             raise
+
+    def report_loss(self, dropped: int, first_at: datetime, last_at: datetime,
+                    limit: int) -> None:
+        """A MetricLoss row: records this process's buffer could not keep."""
+        try:
+            MetricLoss.objects.create(source=self.source, dropped=dropped,
+                                      first_dropped_at=first_at, last_dropped_at=last_at,
+                                      buffer_limit=limit)
+        finally:
+            _release_connection()
 
 
 def _after_write(records: Sequence[MetricRecord]) -> None:
@@ -63,6 +74,7 @@ def database_recorder() -> BatchingRecorder:
             DatabaseSink(source=f"{socket.gethostname()}:{os.getpid()}"),
             batch_size=settings.METRICS_BATCH_SIZE,
             flush_interval=settings.METRICS_FLUSH_INTERVAL,
+            max_buffer=settings.METRICS_MAX_BUFFER,
             on_written=_after_write,
         )
     return _recorder

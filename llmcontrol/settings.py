@@ -195,6 +195,9 @@ REGISTRY_SNAPSHOT_TTL = env.float("REGISTRY_SNAPSHOT_TTL", default=300.0)
 # Metrics are buffered and written by a background thread in batches.
 METRICS_FLUSH_INTERVAL = env.float("METRICS_FLUSH_INTERVAL", default=0.5)
 METRICS_BATCH_SIZE = env.int("METRICS_BATCH_SIZE", default=500)
+# Records a process holds while the database is unreachable; past it new ones are
+# dropped, counted and reported (a MetricLoss row) once the database is back.
+METRICS_MAX_BUFFER = env.int("METRICS_MAX_BUFFER", default=100_000)
 METRICS_RETENTION_DAYS = env.int("METRICS_RETENTION_DAYS", default=30)
 METRICS_ROLLUP_RETENTION_DAYS = env.int("METRICS_ROLLUP_RETENTION_DAYS", default=400)
 

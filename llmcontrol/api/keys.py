@@ -65,6 +65,8 @@ class KeyCache:
         self._rows: dict[str, tuple[float, _Stored | None]] = {}
         self._touched: dict[int, float] = {}
         self._load_lock = threading.Lock()
+        self._unavailable_until = 0.0  # monotonic: no query before then (database down)
+        self._database_down = False
 
     def authenticate(self, raw: str) -> Principal | None:
         """The principal for a presented key, or None (unknown, malformed or revoked)."""
@@ -101,6 +103,7 @@ class KeyCache:
     def clear(self) -> None:
         self._rows.clear()
         self._touched.clear()
+        self._unavailable_until = 0.0
 
     def _fresh(self, prefix: str) -> _Stored | None | object:
         entry = self._rows.get(prefix)
@@ -109,20 +112,24 @@ class KeyCache:
         return entry[1]
 
     def _load(self, prefix: str) -> _Stored | None:
+        if time.monotonic() < self._unavailable_until:
+            return self._from_cache(prefix)  # in an outage: no attempt until the period ends
         try:
             row = (ApiKey.objects.active().filter(prefix=prefix)
                    .values("pk", "name", "scope", "key_hash").first())
         except DatabaseError as exc:
-            # Keep serving the keys we know through a database outage, as the routing
-            # snapshot does; a key never seen cannot be checked.
             _release_broken_connection()
-            entry = self._rows.get(prefix)
-            if entry is not None:
-                logger.warning("API key %s re-checked from cache: database unavailable (%s)",
-                               prefix, exc)
-                return entry[1]
-            raise KeysUnavailable("API keys cannot be checked: the database is unavailable") \
-                from exc
+            # One connection attempt per cache period, whatever the traffic, and one log
+            # line per outage (as the routing snapshot does).
+            self._unavailable_until = time.monotonic() + settings.API_KEY_CACHE_SECONDS
+            if not self._database_down:
+                logger.warning("API keys: database unavailable (%s); the keys already "
+                               "checked keep working, others get 503 until it is back", exc)
+                self._database_down = True
+            return self._from_cache(prefix, exc)
+        if self._database_down:
+            logger.warning("API keys: database reachable again")
+            self._database_down = False
         stored = None
         if row:
             stored = _Stored(Principal(row["pk"], row["name"], prefix, row["scope"]),
@@ -131,6 +138,16 @@ class KeyCache:
             self._rows.clear()
         self._rows[prefix] = (time.monotonic(), stored)
         return stored
+
+    def _from_cache(self, prefix: str, cause: Exception | None = None) -> _Stored | None:
+        """Through a database outage, a key we know keeps working (re-stamped: served from
+        the cache for another period); a key never seen cannot be checked."""
+        entry = self._rows.get(prefix)
+        if entry is None:
+            raise KeysUnavailable("API keys cannot be checked: the database is unavailable") \
+                from cause
+        self._rows[prefix] = (time.monotonic(), entry[1])
+        return entry[1]
 
     @staticmethod
     def _check(raw: str, stored: _Stored | None) -> Principal | None:

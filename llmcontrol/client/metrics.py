@@ -3,8 +3,11 @@
 A call appends to an in-memory queue (no I/O). A background thread drains the
 queue into a sink (the database in-process, the control plane's metrics
 endpoint in remote mode) in batches. A batch that fails to write stays queued
-and is tried again; `flush()` drains on demand and at interpreter exit, so a
-process that stops normally loses nothing. No Django import here.
+and is tried again (at most every MAX_RETRY_INTERVAL_S while the sink fails);
+`flush()` drains on demand and at interpreter exit, so a process that stops
+normally loses nothing. The queue is bounded (METRICS_MAX_BUFFER): what does
+not fit is counted and reported to the sink, never dropped silently. No Django
+import here.
 """
 
 from __future__ import annotations
@@ -67,14 +70,45 @@ class MetricSink(Protocol):
     def write(self, records: Sequence[MetricRecord]) -> None:
         """Store the batch whole, or raise and store none of it."""
 
+    # Optional: `report_loss(dropped, first_at, last_at, limit)` stores the news that
+    # `dropped` records were refused between those times (the buffer held `limit`).
+    # Raise if it could not; it is tried again later.
+
 
 class MetricRecorder(Protocol):
     def record(self, record: MetricRecord) -> None: ...
     def flush(self, timeout: float = 10.0) -> bool: ...
 
 
+DEFAULT_MAX_BUFFER = 100_000
+MAX_RETRY_INTERVAL_S = 2.0  # while the sink fails: one attempt per this, at most
+
+
+@dataclass
+class _Loss:
+    """Records refused while the buffer was full, not yet reported to the sink."""
+
+    dropped: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+    def add(self, count: int, first_at: datetime, last_at: datetime) -> None:
+        self.dropped += count
+        self.first_at = min(self.first_at or first_at, first_at)
+        self.last_at = max(self.last_at or last_at, last_at)
+
+
 class BatchingRecorder:
-    """Queue records; a daemon thread writes them to `sink` in batches."""
+    """Queue records; a daemon thread writes them to `sink` in batches.
+
+    At most `max_buffer` records wait. Past that, while the sink is failing, new records
+    are refused (counted, not queued): the queued ones stay exactly as they were, so the
+    batch being retried at the head is never pulled from under the writer, and what is
+    kept is the start of the outage in one piece, what is lost one interval of time,
+    which the loss report names. The loss goes to the sink (`report_loss`) once writes
+    succeed again; one warning is logged when an overflow starts, one when it is
+    reported.
+    """
 
     def __init__(
         self,
@@ -82,29 +116,35 @@ class BatchingRecorder:
         *,
         batch_size: int = 500,
         flush_interval: float = 0.5,
-        max_buffer: int = 1_000_000,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
         on_written: Callable[[Sequence[MetricRecord]], None] | None = None,
     ) -> None:
         self.sink = sink
         self.batch_size = batch_size
         self.flush_interval = flush_interval
+        self.max_buffer = max_buffer
         self.on_written = on_written
-        self.dropped = 0
+        self.dropped = 0  # since the process started, reported or not
         self.written = 0
-        self._queue: deque[MetricRecord] = deque(maxlen=max_buffer)
+        self._queue: deque[MetricRecord] = deque()
+        self._loss = _Loss()
+        self._lock = threading.Lock()  # the queue's bound and the loss counters
         self._wake = threading.Event()
+        self._urgent = threading.Event()  # flush(): retry now, even while failing
         self._idle = threading.Condition()
         self._writing = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._failing = False
+        self._retry_interval = flush_interval
         self._stopped = False
 
     def record(self, record: MetricRecord) -> None:
-        if len(self._queue) == self._queue.maxlen:
-            # Past a million unwritten records the oldest go; counted, and logged on flush.
-            self.dropped += 1
-        self._queue.append(record)
+        with self._lock:
+            if len(self._queue) >= self.max_buffer:
+                self._refuse(record)
+                return
+            self._queue.append(record)
         if self._thread is None:
             self._start()
         # A local failure may be the third in a row: write it now so the rollout's
@@ -117,27 +157,50 @@ class BatchingRecorder:
     def pending(self) -> int:
         return len(self._queue)
 
+    def unreported_loss(self) -> int:
+        return self._loss.dropped
+
     def flush(self, timeout: float = 10.0) -> bool:
-        """Write everything queued so far; True when the queue drained in time."""
+        """Write everything queued so far (and report any loss); True when done in time.
+
+        When the time runs out the count of records still unwritten is logged."""
         deadline = time.monotonic() + timeout
+        self._urgent.set()
         while time.monotonic() < deadline:
-            if not self._queue and not self._writing:
+            if self._done():
                 return True
             if self._thread is None or not self._thread.is_alive():
-                self._drain_once()  # no writer thread (e.g. at exit): write here
+                # No writer thread (e.g. at exit): write here.
+                if not self._write_pending():
+                    time.sleep(min(self._retry_interval, max(deadline - time.monotonic(), 0)))
                 continue
             self._wake.set()
             with self._idle:
                 self._idle.wait(0.05)
-        return not self._queue and not self._writing
+        if self._done():
+            return True
+        logger.error("metrics not written after %.1f s: %s record(s) still queued, %s "
+                     "dropped record(s) not yet reported", timeout, len(self._queue),
+                     self._loss.dropped)
+        return False
 
     def close(self, timeout: float = 10.0) -> bool:
         drained = self.flush(timeout)
         self._stopped = True
         self._wake.set()
-        if self.dropped:
-            logger.error("metric buffer overflowed: %s record(s) dropped", self.dropped)
+        self._urgent.set()
         return drained
+
+    def _done(self) -> bool:
+        return not self._queue and not self._writing and not self._loss.dropped
+
+    def _refuse(self, record: MetricRecord) -> None:
+        # Called with the lock held.
+        if not self._loss.dropped:
+            logger.warning("metric buffer full (%s records unwritten): new records are "
+                           "dropped and counted until writes succeed", self.max_buffer)
+        self._loss.add(1, record.created_at, record.created_at)
+        self.dropped += 1
 
     def _start(self) -> None:
         with self._start_lock:
@@ -150,10 +213,23 @@ class BatchingRecorder:
 
     def _run(self) -> None:
         while not self._stopped:
-            self._wake.wait(self.flush_interval)
+            if self._failing:
+                # One attempt per retry interval, however many records arrive meanwhile.
+                self._urgent.wait(self._retry_interval)
+            else:
+                self._wake.wait(self.flush_interval)
             self._wake.clear()
-            while self._queue and self._drain_once():
-                pass
+            self._urgent.clear()
+            if not self._write_pending():
+                self._retry_interval = min(self._retry_interval * 2 or 0.1,
+                                           MAX_RETRY_INTERVAL_S)
+
+    def _write_pending(self) -> bool:
+        """Write all queued batches, then report a pending loss; False at the first failure."""
+        while self._queue:
+            if not self._drain_once():
+                return False
+        return self._report_loss()
 
     def _drain_once(self) -> bool:
         batch = [self._queue[i] for i in range(min(self.batch_size, len(self._queue)))]
@@ -163,21 +239,14 @@ class BatchingRecorder:
         try:
             self.sink.write(batch)
         except Exception as exc:  # the sink's failure must never reach a caller
-            if not self._failing:
-                logger.warning(
-                    "metric write failed (%s); %s record(s) kept for retry", exc, len(self._queue)
-                )
-                self._failing = True
-            self._writing = False
-            time.sleep(min(self.flush_interval, 0.5))
+            self._failed("metric write", exc)
             return False
         # Only now remove them: a failed write leaves the batch at the head of the queue.
+        # (Only record() appends, at the tail; nothing else removes.)
         for _ in batch:
             self._queue.popleft()
         self.written += len(batch)
-        if self._failing:
-            logger.warning("metric writes recovered")
-            self._failing = False
+        self._recovered()
         if self.on_written:
             try:
                 self.on_written(batch)
@@ -187,6 +256,46 @@ class BatchingRecorder:
         with self._idle:
             self._idle.notify_all()
         return True
+
+    def _report_loss(self) -> bool:
+        if not self._loss.dropped:
+            return True
+        self._writing = True  # flush() waits for the report too
+        with self._lock:
+            loss, self._loss = self._loss, _Loss()
+        assert loss.first_at is not None and loss.last_at is not None
+        report = getattr(self.sink, "report_loss", None)
+        try:
+            if report is not None:
+                report(loss.dropped, loss.first_at, loss.last_at, self.max_buffer)
+        except Exception as exc:
+            with self._lock:  # kept, merged with any drops since, and tried again
+                self._loss.add(loss.dropped, loss.first_at, loss.last_at)
+            self._failed("metric loss report", exc)
+            return False
+        logger.error("%s metric record(s) dropped between %s and %s: the buffer "
+                     "(METRICS_MAX_BUFFER=%s) was full%s", loss.dropped,
+                     loss.first_at.isoformat(), loss.last_at.isoformat(), self.max_buffer,
+                     "; reported" if report is not None else "")
+        self._writing = False
+        with self._idle:
+            self._idle.notify_all()
+        return True
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if not self._failing:
+            logger.warning("%s failed (%s); %s record(s) kept for retry", what, exc,
+                           len(self._queue))
+            self._failing = True
+        self._writing = False
+        with self._idle:
+            self._idle.notify_all()
+
+    def _recovered(self) -> None:
+        if self._failing:
+            logger.warning("metric writes recovered")
+            self._failing = False
+        self._retry_interval = self.flush_interval
 
 
 def new_request_id() -> str:

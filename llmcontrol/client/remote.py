@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from llmcontrol.client.metrics import BatchingRecorder, MetricRecord
+from llmcontrol.client.metrics import DEFAULT_MAX_BUFFER, BatchingRecorder, MetricRecord
 from llmcontrol.routing import RoutingSnapshot
 from llmcontrol.switches import ConfigError, parse_url
 
@@ -53,7 +53,8 @@ class RemoteBackend:
     name = "remote"
 
     def __init__(self, url: str, api_key: str, *, poll_interval: float = 1.0,
-                 timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> None:
+                 timeout: float = 5.0, transport: httpx.BaseTransport | None = None,
+                 max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
         self.url = url.rstrip("/")
         self.poll_interval = poll_interval
         self._http = httpx.Client(
@@ -65,7 +66,7 @@ class RemoteBackend:
         self._checked_at = 0.0
         self._failing = False
         self._lock = threading.Lock()
-        self._recorder = BatchingRecorder(HttpMetricSink(self._http))
+        self._recorder = BatchingRecorder(HttpMetricSink(self._http), max_buffer=max_buffer)
 
     @classmethod
     def from_environment(cls) -> RemoteBackend:
@@ -74,7 +75,8 @@ class RemoteBackend:
         if not key:
             raise ConfigError("LLMCONTROL_API_KEY is required when LLMCONTROL_URL is set")
         interval = float(os.environ.get("LLMCONTROL_POLL_INTERVAL", "1.0"))
-        return cls(url, key, poll_interval=interval)
+        max_buffer = int(os.environ.get("METRICS_MAX_BUFFER", DEFAULT_MAX_BUFFER))
+        return cls(url, key, poll_interval=interval, max_buffer=max_buffer)
 
     def snapshot(self) -> RoutingSnapshot:
         snapshot = self._snapshot
