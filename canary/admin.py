@@ -20,7 +20,7 @@ from django.utils.html import format_html
 
 from canary import actions
 from canary.dashboard import filters
-from canary.models import ProviderHealth, RequestMetric, Rollout, Transition
+from canary.models import MetricLoss, ProviderHealth, RequestMetric, Rollout, Transition
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -176,3 +176,12 @@ class RequestMetricAdmin(ReadOnlyAdmin):
 class ProviderHealthAdmin(ReadOnlyAdmin):
     list_display = ("provider", "ok", "detail", "latency_ms", "checked_at")
     list_select_related = ("provider",)
+
+
+@admin.register(MetricLoss)
+class MetricLossAdmin(ReadOnlyAdmin):
+    list_display = ("reported_at", "source", "dropped", "first_dropped_at", "last_dropped_at",
+                    "buffer_limit")
+    list_filter = ("source",)
+    search_fields = ("source",)
+    date_hierarchy = "reported_at"

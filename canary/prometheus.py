@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -35,7 +36,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from canary import hourly, rollups
-from canary.models import ProviderHealth, Rollout, RolloutStatus
+from canary.models import MetricLoss, ProviderHealth, Rollout, RolloutStatus
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 PROBLEMS = {"json_invalid": "json_invalid", "think_leak": "think_leaks",
@@ -86,7 +87,20 @@ class DatabaseCollector(Collector):
             buckets, estimated_sum = _latency_buckets(histograms[(tier, routed_to)])
             latency.add_metric(labels, buckets, estimated_sum)
         yield from (requests, tokens, problems, latency)
+        yield _metric_losses(midnight, created)
         yield from _rollout_gauges()
+
+
+def _metric_losses(midnight: datetime, created: float) -> CounterMetricFamily:
+    dropped = CounterMetricFamily(
+        "llmcontrol_metric_records_dropped",
+        "Metric records processes could not keep (buffer full while the database was "
+        "unreachable), reported since 00:00 UTC, by process.", labels=["source"])
+    losses = (MetricLoss.objects.filter(reported_at__gte=midnight).values("source")
+              .annotate(total=Sum("dropped")).order_by("source"))
+    for loss in losses:
+        dropped.add_metric([loss["source"]], loss["total"], created=created)
+    return dropped
 
 
 def _latency_buckets(histograms: list[dict[str, int]]) -> tuple[list[tuple[str, float]], float]:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from canary.prometheus import metrics_view
+from llmcontrol.health import healthz
 
 admin.site.site_header = "llmcontrol"
 admin.site.site_title = "llmcontrol"
@@ -12,4 +13,5 @@ urlpatterns = [
     path("api/", include("llmcontrol.api.urls")),
     path("v1/", include("llmcontrol.gateway.urls")),
     path("metrics", metrics_view, name="prometheus-metrics"),
+    path("healthz", healthz, name="healthz"),
 ]

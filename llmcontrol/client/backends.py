@@ -54,6 +54,12 @@ class InProcessBackend:
 
         return database_recorder().flush(timeout)
 
+    def pending(self) -> int:
+        """Metric records not yet written (queued in this process)."""
+        from canary.recorder import database_recorder
+
+        return database_recorder().pending()
+
 
 _backend: Backend | None = None
 _backend_lock = threading.Lock()

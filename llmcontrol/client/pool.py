@@ -69,3 +69,12 @@ def close_all() -> None:
         _adapters.clear()
     for _, adapter in entries:
         adapter.close()
+
+
+async def aclose_all() -> None:
+    """close_all() from the event loop: the adapters' clients of this loop are closed too."""
+    with _lock:
+        entries = list(_adapters.values())
+        _adapters.clear()
+    for _, adapter in entries:
+        await adapter.aclose()

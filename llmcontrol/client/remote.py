@@ -123,3 +123,7 @@ class RemoteBackend:
 
     def flush(self, timeout: float = 10.0) -> bool:
         return self._recorder.flush(timeout)
+
+    def pending(self) -> int:
+        """Metric records not yet posted (queued in this process)."""
+        return self._recorder.pending()

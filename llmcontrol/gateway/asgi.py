@@ -33,9 +33,11 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
 from django.urls import set_script_prefix
 
+from llmcontrol.client import pool
 from llmcontrol.gateway.views import body_too_large, declared_too_large
 
 GATEWAY_PREFIX = "/v1/"
+SHUTDOWN_FLUSH_TIMEOUT_S = 30.0
 GATEWAY_URLCONF = "llmcontrol.gateway.root_urls"
 
 logger = logging.getLogger(__name__)
@@ -132,25 +134,37 @@ class GatewayHandler(ASGIHandler):
 
 async def lifespan(receive: Receive, send: Send) -> None:
     """The ASGI lifespan protocol, which Django does not speak. Its shutdown event comes
-    once the requests in flight have finished: the moment to write the metrics this
-    process still holds. (uvicorn re-raises SIGTERM after shutting down, so the
-    recorder's atexit flush never runs.)"""
+    once the requests in flight have finished (uvicorn waits for them, streams included):
+    the moment to write the metrics this process still holds and close the providers'
+    connection pools. (uvicorn re-raises SIGTERM after shutting down, so the recorder's
+    atexit flush never runs.)"""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await asyncio.to_thread(flush_metrics)
+            try:
+                await asyncio.wait_for(pool.aclose_all(), timeout=5.0)
+            except Exception:  # closing is a courtesy to the upstreams: never block exit
+                logger.exception("closing the provider connection pools failed")
             await send({"type": "lifespan.shutdown.complete"})
             return
 
 
-def flush_metrics(timeout: float = 30.0) -> None:
+def flush_metrics(timeout: float = SHUTDOWN_FLUSH_TIMEOUT_S) -> None:
+    """Write the buffered metrics, waiting at most `timeout`; log how many, or how many not
+    (the recorder logs what it could not write)."""
     from llmcontrol.client.backends import get_backend
 
-    if not get_backend().flush(timeout):
-        logger.error("shutting down with metrics not yet written (see the metric writer's "
-                     "warnings above)")
+    backend = get_backend()
+    pending = getattr(backend, "pending", lambda: None)()
+    if backend.flush(timeout):
+        logger.info("shutdown: %s buffered metric record(s) written",
+                    "all" if pending is None else pending)
+    else:
+        logger.error("shutdown: exiting with metrics not written (the database is "
+                     "unreachable?); see the metric writer's messages above")
 
 
 def with_gateway(django_application: Any) -> Any:
