@@ -198,6 +198,8 @@ METRICS_BATCH_SIZE = env.int("METRICS_BATCH_SIZE", default=500)
 # Records a process holds while the database is unreachable; past it new ones are
 # dropped, counted and reported (a MetricLoss row) once the database is back.
 METRICS_MAX_BUFFER = env.int("METRICS_MAX_BUFFER", default=100_000)
+# At shutdown (SIGTERM) a process waits this long for its buffered metrics to be written.
+METRICS_SHUTDOWN_TIMEOUT = env.float("METRICS_SHUTDOWN_TIMEOUT", default=30.0)
 METRICS_RETENTION_DAYS = env.int("METRICS_RETENTION_DAYS", default=30)
 METRICS_ROLLUP_RETENTION_DAYS = env.int("METRICS_ROLLUP_RETENTION_DAYS", default=400)
 

@@ -37,7 +37,6 @@ from llmcontrol.client import pool
 from llmcontrol.gateway.views import body_too_large, declared_too_large
 
 GATEWAY_PREFIX = "/v1/"
-SHUTDOWN_FLUSH_TIMEOUT_S = 30.0
 GATEWAY_URLCONF = "llmcontrol.gateway.root_urls"
 
 logger = logging.getLogger(__name__)
@@ -152,11 +151,13 @@ async def lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def flush_metrics(timeout: float = SHUTDOWN_FLUSH_TIMEOUT_S) -> None:
-    """Write the buffered metrics, waiting at most `timeout`; log how many, or how many not
-    (the recorder logs what it could not write)."""
+def flush_metrics(timeout: float | None = None) -> None:
+    """Write the buffered metrics, waiting at most `timeout` (METRICS_SHUTDOWN_TIMEOUT);
+    log how many, or how many not (the recorder logs what it could not write)."""
     from llmcontrol.client.backends import get_backend
 
+    if timeout is None:
+        timeout = settings.METRICS_SHUTDOWN_TIMEOUT
     backend = get_backend()
     pending = getattr(backend, "pending", lambda: None)()
     if backend.flush(timeout):

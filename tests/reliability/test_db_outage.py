@@ -189,3 +189,24 @@ def test_beyond_the_buffer_the_loss_is_counted_and_reported(
             f"{float(attempts - limit)}") in scrape.text
     assert log_count(replica, "metric buffer full") == 1
     assert log_count(replica, f"{attempts - limit} metric record(s) dropped between") == 1
+
+
+def test_sigterm_with_the_database_away_says_what_it_could_not_write(
+    private_pg: PrivatePostgres, outage_db: str, workdir: Path
+) -> None:
+    replica = replica_on(private_pg, workdir, METRICS_SHUTDOWN_TIMEOUT="2")
+    keys = cloud_keys(STAGE, 4, "shutdown")
+    try:
+        assert complete(chat(replica.url, outage_db, routing_key=keys[0]))
+        wait_for(lambda: rows_of(private_pg, replica) == 1, timeout=DRAIN_TIMEOUT_S)
+        private_pg.stop()
+        during = [chat(replica.url, outage_db, routing_key=k, stream=True) for k in keys]
+        assert [o for o in during if not complete(o)] == []
+        replica.terminate()
+    finally:
+        ensure_running(private_pg)
+        replica.kill()
+    log = replica.log_text()
+    assert "metrics not written after 2.0 s: 4 record(s) still queued" in log
+    assert "shutdown: exiting with metrics not written" in log
+    assert rows_of(private_pg, replica) == 1
