@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -23,7 +24,7 @@ from canary import actions, savings
 from canary.dashboard import panel
 from canary.dashboard.forms import ActionForm, GatedActionForm, SetStageForm
 from canary.dashboard.series import DEFAULT_WINDOW, WINDOWS, tier_series
-from canary.models import Rollout, RolloutStatus, Transition
+from canary.models import MetricLoss, Rollout, RolloutStatus, Transition
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,12 @@ class Dashboard:
             rollout.cloud_share = 100 - rollout.stage  # type: ignore[attr-defined]
         now = timezone.now()
         report = savings.savings(now - timedelta(days=7), now)
+        # Gates judged traffic whose rows were partly lost: say so where rollouts are run.
+        losses = MetricLoss.objects.filter(reported_at__gte=now - timedelta(days=1)).aggregate(
+            dropped=Sum("dropped"), sources=Count("source", distinct=True))
         return self._render(request, "overview", "Rollout control room", {
             "rollouts": rollouts, "health": panel.local_health(), "savings": report,
-            "now": now,
+            "now": now, "losses": losses,
         })
 
     def tier(self, request: HttpRequest, tier: str) -> HttpResponse:
