@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
 from canary import rollups
 from canary.fastpath import after_batch
 from canary.models import MetricLoss, RequestMetric
-from llmcontrol.client.metrics import BatchingRecorder, MetricRecord
+from llmcontrol.client.metrics import BatchingRecorder, MetricRecord, RejectedBatch
 
 FIELDS = [f.name for f in RequestMetric._meta.concrete_fields if f.name not in ("id", "source")]
 
@@ -32,6 +32,12 @@ class DatabaseSink:
             with transaction.atomic():
                 RequestMetric.objects.bulk_create(rows)
                 rollups.add(records)  # same transaction: rollups never disagree with rows
+        except (DataError, IntegrityError) as exc:
+            # A value PostgreSQL refuses (a NUL in a label, a number out of range): the
+            # same batch would fail for ever. The recorder writes the rest without it.
+            _release_connection()
+            raise RejectedBatch(str(exc).strip().splitlines()[0] if str(exc).strip()
+                                else type(exc).__name__) from exc
         except Exception:
             _release_connection()
             raise

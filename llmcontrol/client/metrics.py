@@ -80,6 +80,11 @@ class MetricRecorder(Protocol):
     def flush(self, timeout: float = 10.0) -> bool: ...
 
 
+class RejectedBatch(Exception):
+    """Raised by a sink that refuses what a batch holds (a value the store cannot take):
+    retrying the same batch cannot succeed, unlike when the store is unreachable."""
+
+
 DEFAULT_MAX_BUFFER = 100_000
 MAX_RETRY_INTERVAL_S = 2.0  # while the sink fails: one attempt per this, at most
 
@@ -237,25 +242,58 @@ class BatchingRecorder:
             return False
         self._writing = True
         try:
-            self.sink.write(batch)
+            try:
+                self.sink.write(batch)
+            except RejectedBatch as exc:
+                self._write_in_halves(batch, exc)
+            else:
+                self._stored(batch)
         except Exception as exc:  # the sink's failure must never reach a caller
             self._failed("metric write", exc)
             return False
-        # Only now remove them: a failed write leaves the batch at the head of the queue.
-        # (Only record() appends, at the tail; nothing else removes.)
-        for _ in batch:
-            self._queue.popleft()
-        self.written += len(batch)
         self._recovered()
-        if self.on_written:
-            try:
-                self.on_written(batch)
-            except Exception:
-                logger.exception("metric post-write hook failed")
         self._writing = False
         with self._idle:
             self._idle.notify_all()
         return True
+
+    def _stored(self, part: Sequence[MetricRecord]) -> None:
+        # Only now remove them: a failed write leaves the batch at the head of the queue.
+        # (Only record() appends, at the tail; nothing else removes.)
+        for _ in part:
+            self._queue.popleft()
+        self.written += len(part)
+        if self.on_written:
+            try:
+                self.on_written(part)
+            except Exception:
+                logger.exception("metric post-write hook failed")
+
+    def _write_in_halves(self, batch: list[MetricRecord], cause: RejectedBatch) -> None:
+        """The sink refused what the batch holds: write it half by half, in order, and drop
+        (counted) the records it refuses alone. Retried unchanged, such a batch would stay
+        at the head of the queue for ever and no record after it would be written. A
+        failure of another kind propagates: what is not written yet stays queued."""
+        refused = 0
+        parts = [part for part in (batch[: len(batch) // 2], batch[len(batch) // 2:]) if part]
+        while parts:
+            part = parts.pop(0)
+            try:
+                self.sink.write(part)
+            except RejectedBatch as exc:
+                cause = exc
+                if len(part) > 1:
+                    parts[:0] = [part[: len(part) // 2], part[len(part) // 2:]]
+                    continue
+                self._queue.popleft()
+                with self._lock:
+                    self._loss.add(1, part[0].created_at, part[0].created_at)
+                    self.dropped += 1
+                refused += 1
+            else:
+                self._stored(part)
+        logger.error("%s metric record(s) refused by the sink (%s): dropped, the rest of "
+                     "the batch written", refused, cause)
 
     def _report_loss(self) -> bool:
         if not self._loss.dropped:

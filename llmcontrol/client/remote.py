@@ -19,7 +19,12 @@ from collections.abc import Sequence
 
 import httpx
 
-from llmcontrol.client.metrics import DEFAULT_MAX_BUFFER, BatchingRecorder, MetricRecord
+from llmcontrol.client.metrics import (
+    DEFAULT_MAX_BUFFER,
+    BatchingRecorder,
+    MetricRecord,
+    RejectedBatch,
+)
 from llmcontrol.routing import RoutingSnapshot
 from llmcontrol.switches import ConfigError, parse_url
 
@@ -46,6 +51,10 @@ class HttpMetricSink:
         response = self.http.post(
             METRICS_PATH, json={"batch_id": digest, "records": [r.to_dict() for r in records]}
         )
+        if response.status_code in (400, 413, 422):
+            # The control plane refused what the batch holds: sent again unchanged it
+            # would be refused again (the recorder writes the rest without the culprit).
+            raise RejectedBatch(f"{response.status_code}: {response.text[:200]}")
         response.raise_for_status()
 
 

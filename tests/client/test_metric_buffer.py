@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from llmcontrol.client.metrics import BatchingRecorder, MetricRecord
+from llmcontrol.client.metrics import BatchingRecorder, MetricRecord, RejectedBatch
 from tests.live import wait_for
 
 
@@ -48,6 +48,25 @@ class SinkWithoutReports:
 
     def write(self, records: Sequence[MetricRecord]) -> None:
         self.written.extend(records)
+
+
+class PickySink(FlakySink):
+    """Refuses any batch holding a record whose request id is in `poison` (as PostgreSQL
+    refuses a NUL in a text column); `outage_after` write calls, it becomes unreachable."""
+
+    def __init__(self, poison: set[str], outage_after: int | None = None) -> None:
+        super().__init__(down=False)
+        self.poison = poison
+        self.outage_after = outage_after
+
+    def write(self, records: Sequence[MetricRecord]) -> None:
+        if self.outage_after is not None and self.attempts >= self.outage_after:
+            self.down = True
+            self.outage_after = None
+        if not self.down and any(r.request_id in self.poison for r in records):
+            self.attempts += 1
+            raise RejectedBatch("text fields cannot contain NUL")
+        super().write(records)
 
 
 def record(number: int, *, routed_to: str = "cloud", success: bool = True) -> MetricRecord:
@@ -172,6 +191,50 @@ def test_a_sink_without_loss_reports_gets_the_loss_in_the_log(
     assert recorder.flush(timeout=10)
     assert sink.written == []
     assert len(messages(caplog, "1 metric record(s) dropped between")) == 1
+
+
+def test_records_the_sink_refuses_are_dropped_counted_and_the_rest_written(
+        recorders: list, caplog: pytest.LogCaptureFixture) -> None:
+    sink = PickySink(poison={"r3", "r7"})
+    recorder = recorder_for(recorders, sink, batch_size=10)
+    for number in range(25):
+        recorder.record(record(number))
+    assert recorder.flush(timeout=30)
+    assert [r.request_id for r in sink.written] == [
+        f"r{n}" for n in range(25) if n not in (3, 7)]
+    assert [loss[0] for loss in sink.losses] == [2]
+    assert recorder.dropped == 2
+    assert len(messages(caplog, "2 metric record(s) refused by the sink")) == 1
+
+
+def test_an_outage_while_a_refused_batch_is_split_writes_nothing_twice(
+        recorders: list) -> None:
+    # The whole batch is refused, its first half written, then the database goes away.
+    sink = PickySink(poison={"r9"}, outage_after=2)
+    recorder = recorder_for(recorders, sink, batch_size=10)
+    for number in range(10):
+        recorder.record(record(number))
+    wait_for(lambda: sink.down and sink.attempts >= 4, timeout=30)
+    assert [r.request_id for r in sink.written] == [f"r{n}" for n in range(5)]
+    assert recorder.pending() == 5
+    sink.down = False
+    assert recorder.flush(timeout=30)
+    assert [r.request_id for r in sink.written] == [f"r{n}" for n in range(9)]
+    assert [loss[0] for loss in sink.losses] == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_sink_refuses_a_value_postgresql_cannot_store() -> None:
+    from canary.models import RequestMetric
+    from canary.recorder import DatabaseSink
+
+    poisoned = MetricRecord(request_id="nul", attempt=1, tier="haiku", provider="anthropic",
+                            model="claude", routed_to="cloud", bucket=1, stage=100,
+                            success=True, latency_ms=1.0, purpose="a\x00b")
+    with pytest.raises(RejectedBatch):
+        DatabaseSink().write([record(1), poisoned])
+    DatabaseSink().write([record(2)])  # the connection is usable again
+    assert list(RequestMetric.objects.values_list("request_id", flat=True)) == ["r2"]
 
 
 @pytest.mark.django_db
