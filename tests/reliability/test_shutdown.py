@@ -17,7 +17,7 @@ from tests.reliability.wiring import wire
 STAGE = 50
 WORDS = "one two three four five six seven eight nine ten"
 # Slow enough that every call is still running when SIGTERM arrives.
-SLOW = Reply(text=WORDS, delay_s=3.0, chunk_delay_s=0.3)
+SLOW = Reply(text=WORDS, delay_s=5.0, chunk_delay_s=0.3)
 CALLS = 12
 
 
