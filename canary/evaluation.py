@@ -25,8 +25,8 @@ from django.utils import timezone
 from canary import gates, rollups
 from canary.models import MetricRollup, Rollout, RoutedTo
 
-ARM_FIELDS = ("requests", "errors", "json_requested", "json_invalid", "think_leaks",
-              "empty_or_truncated")
+ARM_FIELDS = ("requests", "errors", "timeouts", "json_requested", "json_invalid",
+              "think_leaks", "empty_or_truncated")
 
 
 def gate_settings(rollout: Rollout) -> gates.GateSettings:

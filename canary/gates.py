@@ -95,10 +95,15 @@ class ArmCounts:
     p95_upper_latency_ms: float | None = None
     # Candidate only: successes with latency > latency_threshold_ms(baseline).
     slow_successes: int | None = None
+    # Errors that were timeouts (already in `errors`). The latency gate counts each as a
+    # slow request: an answer that never came in time is the slowest kind.
+    timeouts: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.errors <= self.requests:
             raise ValueError("need 0 <= errors <= requests")
+        if not 0 <= self.timeouts <= self.errors:
+            raise ValueError("need 0 <= timeouts <= errors")
         for name in ("json_requested", "think_leaks", "empty_or_truncated", "slow_successes"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= self.successes:
@@ -223,15 +228,24 @@ def error_regression_gate(candidate: ArmCounts, baseline: ArmCounts, settings: G
 
 def latency_gate(candidate: ArmCounts, baseline: ArmCounts, settings: GateSettings,
                  ) -> GateResult:
-    """p95 against multiplier x baseline p95, judged as the share of candidate successes
-    slower than latency_threshold_ms(baseline) against 1 - quantile."""
+    """p95 against multiplier x baseline p95, judged as the share of candidate requests
+    slower than latency_threshold_ms(baseline) against 1 - quantile.
+
+    The candidate's requests here are its successes and its timeouts, and a timeout
+    counts as slow: otherwise a model that times out on its slow answers would drop
+    exactly those from the sample and look fast. (The error gates count timeouts too.)
+    """
     share = 1.0 - settings.latency_quantile
     threshold_ms = latency_threshold_ms(baseline, settings)
-    n = candidate.successes
+    timeouts = candidate.timeouts
+    n = candidate.successes + timeouts
     evidence: dict[str, Any] = {
-        "candidate": {"successes": n, "p95_latency_ms": candidate.p95_latency_ms,
+        "candidate": {"successes": candidate.successes, "timeouts": timeouts,
+                      "p95_latency_ms": candidate.p95_latency_ms,
                       "slow_successes": candidate.slow_successes},
-        "baseline": {"successes": baseline.successes, "p95_latency_ms": baseline.p95_latency_ms,
+        # The baseline's p95 bound is read from its successes: its timeouts are shown only.
+        "baseline": {"successes": baseline.successes, "timeouts": baseline.timeouts,
+                     "p95_latency_ms": baseline.p95_latency_ms,
                      "p95_upper_latency_ms": baseline.p95_upper_latency_ms},
         "threshold_ms": threshold_ms, "multiplier": settings.latency_multiplier,
         "alpha": settings.alpha_for("candidate_slow_rate")
@@ -250,15 +264,18 @@ def latency_gate(candidate: ArmCounts, baseline: ArmCounts, settings: GateSettin
                          "latency threshold; count successes slower than latency_threshold_ms()")
     alpha = settings.alpha_for("candidate_slow_rate")
     prior = settings.prior(share)
-    lower = lower_bound(candidate.slow_successes, n, alpha, prior)
-    upper = upper_bound(candidate.slow_successes, n, alpha, prior)
+    slow = candidate.slow_successes + timeouts
+    lower = lower_bound(slow, n, alpha, prior)
+    upper = upper_bound(slow, n, alpha, prior)
     enough = min(n, baseline.successes) >= settings.min_samples
     verdict, hard = _decide(lower, upper, share, enough)
-    observed = candidate.slow_successes / n if n else None
+    observed = slow / n if n else None
+    bounds = _bounds_text(verdict, lower, upper, _percent)
+    slower = (f"slower than {_ms(threshold_ms)} or timed out ({timeouts} timeouts; {bounds})"
+              if timeouts else f"slower than {_ms(threshold_ms)} ({bounds})")
     sentence = (
         f"{head} (bound {_ms(baseline.p95_upper_latency_ms)}): "
-        f"{_percent(observed)} slower than {_ms(threshold_ms)} "
-        f"({_bounds_text(verdict, lower, upper, _percent)}) vs {_limit(share)}: "
+        f"{_percent(observed)} {slower} vs {_limit(share)}: "
         f"{_verdict_text(verdict, hard)}, {_samples_text(n, settings, baseline.successes)}"
     )
     return GateResult("latency_p95", verdict, sentence, observed, lower, upper, share, hard,
@@ -298,11 +315,12 @@ class Sample:
     """One raw attempt, for building ArmCounts in memory (simulations, small tests)."""
 
     success: bool
-    latency_ms: float
+    latency_ms: float  # a timeout's: how long it waited
     json_requested: bool = False
     json_valid: bool | None = None
     think_leaked: bool = False
     empty_or_truncated: bool = False
+    timed_out: bool = False  # a failure that was a timeout (success False)
 
 
 def arm_counts(samples: Sequence[Sample], settings: GateSettings,
@@ -324,6 +342,7 @@ def arm_counts(samples: Sequence[Sample], settings: GateSettings,
         p95_upper_latency_ms=latencies[rank - 1] if rank else None,
         slow_successes=(
             None if slow_above_ms is None else n - bisect_right(latencies, slow_above_ms)),
+        timeouts=sum(s.timed_out and not s.success for s in samples),
     )
 
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from canary import rollups
 from canary.models import HourlyRollup, MetricRollup, RoutedTo
 
-COUNTS = ("requests", "errors", "json_requested", "json_invalid", "think_leaks",
+COUNTS = ("requests", "errors", "timeouts", "json_requested", "json_invalid", "think_leaks",
           "empty_or_truncated", "input_tokens", "output_tokens")
 HOUR = timedelta(hours=1)
 # An hour is stored this long after it ends: remote clients post their batches late.
@@ -44,6 +44,7 @@ class Bucket:
     routed_to: str
     requests: int = 0
     errors: int = 0
+    timeouts: int = 0  # of the errors
     json_requested: int = 0
     json_invalid: int = 0
     think_leaks: int = 0

@@ -18,10 +18,11 @@ from django.db import IntegrityError, transaction
 
 from canary.models import MetricRollup
 from llmcontrol.client.metrics import CANCELLED, MetricRecord
+from llmcontrol.providers.errors import ErrorKind
 
 GROWTH = 1.05
 LATENCY_EDGES: tuple[float, ...] = tuple(GROWTH**i for i in range(0, 381))  # ms, upper edges
-COUNTS = ("requests", "errors", "json_requested", "json_invalid", "think_leaks",
+COUNTS = ("requests", "errors", "timeouts", "json_requested", "json_invalid", "think_leaks",
           "empty_or_truncated", "input_tokens", "output_tokens")
 
 
@@ -48,6 +49,8 @@ def summarise(records: Iterable[MetricRecord]) -> dict[tuple, tuple[Counter[str]
         counts["output_tokens"] += r.output_tokens
         if not r.success:
             counts["errors"] += 1
+            # Also an error; the latency gate counts it as a slow request as well.
+            counts["timeouts"] += r.error_type == ErrorKind.TIMEOUT
             continue
         counts["json_requested"] += r.json_requested
         counts["json_invalid"] += r.json_requested and r.json_valid is False

@@ -180,9 +180,49 @@ def test_latency_sentence_and_evidence() -> None:
         "900 ms (lower bound 11.6%) vs 5%: FAIL, 200 vs 1000 samples")
     assert result.evidence["threshold_ms"] == 900.0
     assert result.evidence["candidate"] == {
-        "successes": 200, "p95_latency_ms": 1000.0, "slow_successes": 40}
+        "successes": 200, "timeouts": 0, "p95_latency_ms": 1000.0, "slow_successes": 40}
     assert result.evidence["baseline"] == {
-        "successes": 1000, "p95_latency_ms": 400.0, "p95_upper_latency_ms": 450.0}
+        "successes": 1000, "timeouts": 0, "p95_latency_ms": 400.0, "p95_upper_latency_ms": 450.0}
+
+
+def test_a_timeout_is_a_slow_request_for_the_latency_gate() -> None:
+    # 170 fast answers and 30 timeouts: judged on the answers alone, the candidate is fast
+    # (it would PASS); a timeout is an answer slower than any threshold.
+    fast_with_timeouts = ArmCounts(200, 30, p95_latency_ms=300.0, slow_successes=0,
+                                   timeouts=30)
+    result = latency_gate(fast_with_timeouts, BASELINE_WITH_P95, SETTINGS)
+    assert result.verdict is FAIL
+    assert result.observed == pytest.approx(30 / 200)
+    assert result.lower == lower_bound(30, 200, SETTINGS.alpha_for("candidate_slow_rate"),
+                                       SETTINGS.prior(1 - SETTINGS.latency_quantile))
+    assert result.sentence == (
+        "p95 latency 300 ms vs 2x baseline p95 400 ms (bound 450 ms): 15.0% slower than "
+        "900 ms or timed out (30 timeouts; lower bound 7.8%) vs 5%: FAIL, 200 vs 1000 samples")
+    assert result.evidence["candidate"] == {
+        "successes": 170, "timeouts": 30, "p95_latency_ms": 300.0, "slow_successes": 0}
+    # The same 30 errors of another kind say nothing about latency: 170 fast answers pass.
+    other_errors = ArmCounts(200, 30, p95_latency_ms=300.0, slow_successes=0)
+    assert latency_gate(other_errors, BASELINE_WITH_P95, SETTINGS).verdict is PASS
+
+
+@pytest.mark.parametrize(("requests", "slow", "timeouts", "expected"), [
+    (200, 21, 0, HOLD), (200, 11, 11, FAIL), (200, 0, 22, FAIL), (800, 10, 9, PASS),
+    (800, 10, 30, HOLD), (10, 0, 10, FAIL),
+])
+def test_latency_gate_counts_slow_answers_and_timeouts_together(
+        requests: int, slow: int, timeouts: int, expected: Verdict) -> None:
+    # The same verdicts as test_latency_gate_verdicts with slow answers alone.
+    candidate = ArmCounts(requests, timeouts, slow_successes=slow, timeouts=timeouts)
+    result = latency_gate(candidate, BASELINE_WITH_P95, SETTINGS)
+    assert result.verdict is expected
+    assert result.evidence["candidate"]["timeouts"] == timeouts
+
+
+def test_the_error_gates_count_timeouts_as_errors() -> None:
+    candidate = ArmCounts(200, 30, slow_successes=0, timeouts=30)
+    assert error_rate_gate(candidate, QUIET_BASELINE, SETTINGS).verdict is FAIL
+    assert error_rate_gate(candidate, QUIET_BASELINE, SETTINGS).evidence["candidate"] == {
+        "requests": 200, "errors": 30, "rate": 0.15}
 
 
 def test_latency_holds_while_the_baseline_p95_is_not_bounded() -> None:
@@ -272,6 +312,7 @@ def test_alpha_shares_spend_exactly_alpha() -> None:
     {"requests": 10, "errors": 11}, {"requests": 10, "errors": 0, "json_invalid": 1},
     {"requests": 10, "errors": 5, "think_leaks": 6},
     {"requests": 10, "errors": 5, "slow_successes": 6},
+    {"requests": 10, "errors": 2, "timeouts": 3}, {"requests": 10, "errors": 2, "timeouts": -1},
 ])
 def test_impossible_counts_are_refused(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError):
@@ -302,6 +343,34 @@ def test_arm_counts_from_samples() -> None:
         p95_upper_latency_ms=None,  # 23 values cannot bound a p95 yet
         slow_successes=3,  # 30, 40, 50: strictly slower than 20
     )
+
+
+def test_arm_counts_counts_timeouts_among_the_errors() -> None:
+    samples = [Sample(True, 10.0)] * 20 + [Sample(False, 300.0, timed_out=True)] * 3 + [
+        Sample(False, 5.0)]
+    counts = arm_counts(samples, SETTINGS, slow_above_ms=20.0)
+    assert (counts.requests, counts.errors, counts.timeouts, counts.slow_successes) == (
+        24, 4, 3, 0)
+
+
+def test_evaluate_samples_sees_a_candidate_that_times_out_on_its_slow_answers() -> None:
+    # Candidate and baseline alike, except that the candidate's slowest 10% time out: its
+    # answers alone look as fast as the baseline's. Errors may reach 15% in this tier.
+    rng = random.Random(5)
+    settings = GateSettings(error_rate_ceiling=0.3, error_rate_margin=0.2)
+    baseline = [Sample(True, rng.lognormvariate(6.7, 0.5)) for _ in range(4000)]
+    candidate = [Sample(True, rng.lognormvariate(6.7, 0.5)) for _ in range(1000)]
+    cut = sorted(s.latency_ms for s in candidate)[900]
+    candidate = [s if s.latency_ms < cut else Sample(False, cut, timed_out=True)
+                 for s in candidate]
+    gates = {g.gate: g for g in evaluate_samples(candidate, baseline, settings).gates}
+    assert gates["latency_p95"].verdict is FAIL
+    assert gates["latency_p95"].evidence["candidate"]["timeouts"] == 100
+    assert gates["error_rate"].verdict is PASS  # 10% < 30%: only the latency gate sees it
+    # Were the timeouts other errors, the answers that came would pass the latency gate.
+    untimed = [Sample(s.success, s.latency_ms) for s in candidate]
+    gates = {g.gate: g for g in evaluate_samples(untimed, baseline, settings).gates}
+    assert gates["latency_p95"].verdict is PASS
 
 
 def test_arm_counts_picks_the_upper_rank() -> None:

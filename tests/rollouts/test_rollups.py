@@ -42,6 +42,7 @@ def raw_totals() -> dict:
     ok = Q(success=True)
     row = RequestMetric.objects.aggregate(
         n_requests=Count("pk"), n_errors=Count("pk", filter=Q(success=False)),
+        n_timeouts=Count("pk", filter=Q(success=False, error_type="timeout")),
         n_json_requested=Count("pk", filter=ok & Q(json_requested=True)),
         n_json_invalid=Count("pk", filter=ok & Q(json_requested=True, json_valid=False)),
         n_think_leaks=Count("pk", filter=ok & Q(think_leaked=True)),
