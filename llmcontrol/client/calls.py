@@ -87,12 +87,14 @@ class Call:
     def failed(self, step: Step, error: ProviderError, elapsed_ms: float) -> None:
         self.errors.append(error)
         self._record(
-            self._metric(step, success=False, latency_ms=elapsed_ms, error_type=str(error.kind))
+            self._metric(step, success=False, latency_ms=elapsed_ms, error_type=str(error.kind),
+                         retries=error.attempts - 1)
         )
 
     def cancelled(self, step: Step, elapsed_ms: float) -> None:
         """The caller went away mid-attempt: a row of its own, which no gate counts as an
-        error (the provider did not fail)."""
+        error (the provider did not fail). Its retries are not known here (the adapter
+        was still in its retry loop): the row says 0."""
         self._record(
             self._metric(step, success=False, latency_ms=elapsed_ms, error_type=CANCELLED)
         )
@@ -100,7 +102,8 @@ class Call:
     def succeeded(self, step: Step, completion: Completion) -> LLMResult:
         self._record(
             self._metric(
-                step, success=True, latency_ms=completion.duration_ms, completion=completion
+                step, success=True, latency_ms=completion.duration_ms, completion=completion,
+                retries=completion.attempts - 1,
             )
         )
         d = self.decision
@@ -128,6 +131,7 @@ class Call:
             generation_tps=completion.generation_tps,
             tps_source=completion.tps_source,
             attempts=len(self.errors) + 1,
+            retries=self._retries() + completion.attempts - 1,
             errors=[str(e) for e in self.errors],
         )
 
@@ -145,8 +149,13 @@ class Call:
             request_id=self.request_id,
             tier=self.decision.tier,
             attempts=len(self.errors),
+            retries=self._retries(),
             partial=partial,
         )
+
+    def _retries(self) -> int:
+        """Provider retries of the failed attempts so far."""
+        return sum(e.attempts - 1 for e in self.errors)
 
     def _metric(
         self,
@@ -156,6 +165,7 @@ class Call:
         latency_ms: float,
         error_type: str = "",
         completion: Completion | None = None,
+        retries: int = 0,
     ) -> MetricRecord:
         d = self.decision
         c = completion
@@ -180,5 +190,6 @@ class Call:
             empty_answer=bool(c and not c.content.strip()),
             finish_reason=(c.finish_reason or "") if c else "",
             streamed=self.streamed,
+            retries=retries,
             **self.labels,
         )

@@ -38,6 +38,7 @@ class LLMResult:
     generation_tps: float | None = None
     tps_source: str | None = None
     attempts: int = 1
+    retries: int = 0  # provider retries (after a 429, 5xx or cut) over all the attempts
     errors: list[str] = field(default_factory=list)  # failed attempts before this answer
 
 
@@ -45,15 +46,17 @@ class LLMCallError(Exception):
     """Every route of a call failed (or a terminal error stopped it).
 
     `kind` is the last provider error's kind; `partial` is True when a stream
-    had already sent text to the caller, so no fallback was possible.
+    had already sent text to the caller, so no fallback was possible. `retries`
+    counts the provider retries made over all the attempts.
     """
 
     def __init__(self, message: str, *, last: ProviderError | None, request_id: str,
-                 tier: str, attempts: int, partial: bool = False) -> None:
+                 tier: str, attempts: int, retries: int = 0, partial: bool = False) -> None:
         super().__init__(message)
         self.last = last
         self.kind: ErrorKind | None = last.kind if last else None
         self.request_id = request_id
         self.tier = tier
         self.attempts = attempts
+        self.retries = retries
         self.partial = partial
