@@ -5,10 +5,16 @@ A presented key is found by its readable prefix and compared by hash with
 (default 1 s), so a busy key costs one query a second rather than one per
 request, and a revoked key stops working everywhere within that time. The
 last-used time is written at most once a minute per key and process.
+
+On the gateway's event loop, a key already known is re-checked in the background:
+one check per key at a time, and a request waits for it at most RELOAD_WAIT_S
+before using the row it has. A database that hangs rather than refuses (a
+partition; connections waiting out DB_CONNECT_TIMEOUT) then holds no request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import logging
@@ -31,6 +37,7 @@ R = TypeVar("R")
 
 LAST_USED_EVERY_S = 60.0
 MAX_CACHED = 10_000  # prefixes, good and bad; cleared whole past this (a flood of made-up keys)
+RELOAD_WAIT_S = 0.25  # how long a request waits for a known key's re-check
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,8 @@ class KeyCache:
         self._load_lock = threading.Lock()
         self._unavailable_until = 0.0  # monotonic: no query before then (database down)
         self._database_down = False
+        self._reloads: dict[str, asyncio.Future[_Stored | None]] = {}
+        self._touches: set[asyncio.Future[None]] = set()  # held until done (not collected)
 
     def authenticate(self, raw: str) -> Principal | None:
         """The principal for a presented key, or None (unknown, malformed or revoked)."""
@@ -94,15 +103,49 @@ class KeyCache:
             return None
         stored = self._fresh(prefix)
         if stored is _MISSING:
-            return await sync_to_async(_as_one_request(self.authenticate))(raw)
+            known = self._rows.get(prefix)
+            if known is None:  # never seen: nothing to answer with but the database
+                return await sync_to_async(_as_one_request(self.authenticate))(raw)
+            stored = await self._reloaded(prefix, known[1])
         principal = self._check(raw, stored)  # type: ignore[arg-type]
         if principal is not None and self._touch_due(principal.key_id):
-            await sync_to_async(_as_one_request(self._touch))(principal.key_id)
+            # In the background: the time is informative, and a hung database would hold
+            # the request for DB_CONNECT_TIMEOUT.
+            touch = asyncio.ensure_future(
+                sync_to_async(_as_one_request(self._touch))(principal.key_id))
+            self._touches.add(touch)
+            touch.add_done_callback(self._touches.discard)
         return principal
+
+    async def _reloaded(self, prefix: str, known: _Stored | None) -> _Stored | None:
+        """A known key's row re-read, or the row we have when the re-check is slow."""
+        loop = asyncio.get_running_loop()
+        reload = self._reloads.get(prefix)
+        if reload is None or reload.done() or reload.get_loop() is not loop:
+            reload = asyncio.ensure_future(
+                sync_to_async(_as_one_request(self._reload))(prefix))
+            self._reloads[prefix] = reload
+            reload.add_done_callback(lambda done: self._forget_reload(prefix, done))
+        try:
+            return await asyncio.wait_for(asyncio.shield(reload), RELOAD_WAIT_S)
+        except TimeoutError:
+            return known
+
+    def _forget_reload(self, prefix: str, done: asyncio.Future[_Stored | None]) -> None:
+        if self._reloads.get(prefix) is done:
+            del self._reloads[prefix]
+        if not done.cancelled():
+            done.exception()  # retrieved: a failure is already logged by _load
+
+    def _reload(self, prefix: str) -> _Stored | None:
+        with self._load_lock:
+            stored = self._fresh(prefix)
+            return self._load(prefix) if stored is _MISSING else stored  # type: ignore[return-value]
 
     def clear(self) -> None:
         self._rows.clear()
         self._touched.clear()
+        self._reloads.clear()
         self._unavailable_until = 0.0
 
     def _fresh(self, prefix: str) -> _Stored | None | object:
