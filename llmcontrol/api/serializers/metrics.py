@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from canary.models import RoutedTo
+from llmcontrol.api.serializers.fields import LabelField
 from registry.models import Tier
 
 MAX_BATCH_RECORDS = 5_000  # the remote client sends at most 500
@@ -25,17 +26,17 @@ class FiniteFloatField(serializers.FloatField):
 class MetricRecordInputSerializer(serializers.Serializer):
     """One attempt of one call, as `llmcontrol.client.metrics.MetricRecord.to_dict()` writes it."""
 
-    request_id = serializers.CharField(max_length=32)
+    request_id = LabelField(max_length=32)
     attempt = serializers.IntegerField(min_value=0, max_value=32_767)
     tier = serializers.ChoiceField(choices=Tier.choices)
-    provider = serializers.CharField(max_length=64)
-    model = serializers.CharField(max_length=200)
+    provider = LabelField(max_length=64)
+    model = LabelField(max_length=200)
     routed_to = serializers.ChoiceField(choices=RoutedTo.choices)
     bucket = serializers.IntegerField(min_value=0, max_value=9_999)
     stage = serializers.IntegerField(min_value=0, max_value=100)
     success = serializers.BooleanField()
     latency_ms = FiniteFloatField(min_value=0)
-    error_type = serializers.CharField(max_length=32, allow_blank=True, default="")
+    error_type = LabelField(max_length=32, allow_blank=True, default="")
     ttft_ms = FiniteFloatField(min_value=0, allow_null=True, default=None)
     input_tokens = serializers.IntegerField(min_value=0, max_value=MAX_POSITIVE_INT, default=0)
     output_tokens = serializers.IntegerField(min_value=0, max_value=MAX_POSITIVE_INT, default=0)
@@ -43,12 +44,12 @@ class MetricRecordInputSerializer(serializers.Serializer):
     json_valid = serializers.BooleanField(allow_null=True, default=None)
     think_leaked = serializers.BooleanField(default=False)
     empty_answer = serializers.BooleanField(default=False)
-    finish_reason = serializers.CharField(max_length=32, allow_blank=True, default="")
+    finish_reason = LabelField(max_length=32, allow_blank=True, default="")
     streamed = serializers.BooleanField(default=False)
     retries = serializers.IntegerField(min_value=0, max_value=100, default=0)
-    purpose = serializers.CharField(max_length=64, allow_blank=True, default="")
-    sub_agent = serializers.CharField(max_length=64, allow_blank=True, default="")
-    phase = serializers.CharField(max_length=64, allow_blank=True, default="")
+    purpose = LabelField(max_length=64, allow_blank=True, default="")
+    sub_agent = LabelField(max_length=64, allow_blank=True, default="")
+    phase = LabelField(max_length=64, allow_blank=True, default="")
     created_at = serializers.DateTimeField()
 
 

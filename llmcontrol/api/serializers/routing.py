@@ -6,20 +6,20 @@ from typing import Any
 
 from rest_framework import serializers
 
+from llmcontrol.api.serializers.fields import LabelField
 from registry.models import Tier
 
 
 class RouteInputSerializer(serializers.Serializer):
-    purpose = serializers.CharField(max_length=64, required=False)
-    sub_agent = serializers.CharField(max_length=64, required=False)
-    phase = serializers.CharField(max_length=64, required=False)
+    purpose = LabelField(max_length=64, required=False)
+    sub_agent = LabelField(max_length=64, required=False)
+    phase = LabelField(max_length=64, required=False)
     tier = serializers.ChoiceField(choices=Tier.choices, required=False,
                                    help_text="Force the tier (rules are then not consulted).")
-    model = serializers.CharField(max_length=265, required=False,
-                                  help_text='Force the model: a model key, or "provider/model".')
-    provider = serializers.CharField(max_length=64, required=False,
-                                     help_text="Force the provider.")
-    routing_key = serializers.CharField(
+    model = LabelField(max_length=265, required=False,
+                       help_text='Force the model: a model key, or "provider/model".')
+    provider = LabelField(max_length=64, required=False, help_text="Force the provider.")
+    routing_key = LabelField(
         max_length=200, required=False,
         help_text="A user, session or conversation id: the same key lands on the same side "
                   "of a rollout. Without it the bucket is random.")
