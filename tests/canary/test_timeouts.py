@@ -9,6 +9,8 @@ from itertools import count
 
 import pytest
 from django.db.models import Sum
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from canary import evaluation, hourly, rollups
@@ -78,7 +80,7 @@ def lenient_on_errors(rollout_at_25: Rollout) -> Rollout:  # noqa: F811
 
 
 def test_a_candidate_fast_when_it_answers_but_timing_out_is_rolled_back(
-        lenient_on_errors: Rollout) -> None:
+        lenient_on_errors: Rollout, admin_client: Client) -> None:
     # 300 cloud answers and 40 local ones, all about 300 ms; 15 more local attempts timed
     # out (each then answered by a fallback). Judged on answers alone the candidate is as
     # fast as the baseline and the tier would hold.
@@ -97,6 +99,11 @@ def test_a_candidate_fast_when_it_answers_but_timing_out_is_rolled_back(
     assert (candidate.requests, candidate.errors, candidate.timeouts) == (55, 15, 15)
     assert (baseline.requests, baseline.timeouts) == (300, 0)  # fallbacks are not baseline
     assert candidate.slow_successes == 0
+    # The control room's gate table says it in words.
+    page = admin_client.get(reverse("admin:canary_dashboard_tier", args=["haiku"]))
+    assert page.status_code == 200
+    assert "slower than" in page.content.decode()
+    assert "or timed out (15 timeouts; lower bound" in page.content.decode()
 
     assert evaluate_rollouts() == {"haiku": "fail: rollback"}
     transition = Transition.objects.get()
