@@ -8,9 +8,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmcontrol.settings")
 django_application = get_asgi_application()
 
 # After Django is set up: the gateway's paths skip the middleware stack (see there why).
+from llmcontrol.chunked import with_content_length  # noqa: E402
 from llmcontrol.gateway.asgi import with_gateway  # noqa: E402
 
-application = with_gateway(django_application)
+application = with_gateway(with_content_length(django_application))
 
 # Everything loaded so far lives as long as the process: keep it out of the cyclic
 # garbage collector's scans, which otherwise walk the whole of Django on every full

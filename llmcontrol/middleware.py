@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
 
@@ -13,11 +13,15 @@ class RefuseNulMiddleware(MiddlewareMixin):
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         if "\x00" in request.path:
-            return HttpResponseBadRequest("The URL path contains a NUL character.",
-                                          content_type="text/plain")
+            return refuse(request, "The URL path contains a NUL character.")
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in value for value in values):
-                return HttpResponseBadRequest(
-                    f"The query parameter {name.replace(chr(0), '%00')!r} contains a NUL "
-                    f"character.", content_type="text/plain")
+                return refuse(request, f"The query parameter {name.replace(chr(0), '%00')!r} "
+                                       f"contains a NUL character.")
         return None
+
+
+def refuse(request: HttpRequest, detail: str) -> HttpResponse:
+    if request.path.startswith("/api/"):  # the REST API's error shape
+        return JsonResponse({"detail": detail}, status=400)
+    return HttpResponseBadRequest(detail, content_type="text/plain")

@@ -319,11 +319,30 @@ def test_rest_api_answers_bad_bodies_with_a_clear_4xx(replica: Replica, api_key:
                                                   body), status, says)
              for endpoint, what, body, status, says in API_BODIES]
     # Path segments go to database look-ups: a NUL there must not reach PostgreSQL.
-    for path in ("rollouts/%00", "rollouts/haiku%00/history", "providers/%00ollama",
-                 "providers/a%0D%0Ab"):
+    for path, status, says in (("rollouts/%00", 400, "NUL"),
+                               ("rollouts/haiku%00/history", 400, "NUL"),
+                               ("providers/%00ollama", 400, "NUL"),
+                               ("providers/a%0D%0Ab", 404, "")):
         head = (f"GET /api/v1/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Authorization: Bearer {api_key}\r\n\r\n").encode()
         answer = exchange(replica.url, head)
-        if answer.status != 404:
+        if answer.status != status or says not in answer.body.decode(errors="replace"):
             wrong.append(f"GET {path}: {answer.status} {answer.body[:200]!r}")
     assert [w for w in wrong if w] == []
+
+
+def test_rest_api_reads_chunked_bodies_whole(replica: Replica, api_key: str,
+                                             unchanged: None) -> None:
+    """A body without Content-Length is not read as empty (it was routed as `{}`)."""
+
+    def send(body: bytes) -> Answer:
+        return post(replica.url, "/api/v1/route", api_key, chunked(body, size=7),
+                    b"Transfer-Encoding: chunked", content_length=False)
+
+    answer = send(b'{"tier": "haiku", "purpse": "triage"}')
+    assert (answer.status, b'"purpse":["Unknown field."]' in answer.body) == (400, True)
+    answer = send(json.dumps({"purpose": "a" * API_MAX_BODY}).encode())
+    assert answer.status == 413 and b"larger than this API accepts" in answer.body
+    answer = send(b'{"tier": "sonnet", "routing_key": "user-7"}')
+    assert answer.status == 200, answer.body[:300]
+    assert json.loads(answer.body)["tier"] == "sonnet"
