@@ -140,6 +140,7 @@ async def lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            await warm_up()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await asyncio.to_thread(flush_metrics)
@@ -149,6 +150,22 @@ async def lifespan(receive: Receive, send: Send) -> None:
                 logger.exception("closing the provider connection pools failed")
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+async def warm_up() -> None:
+    """Before the first request: the routing snapshot, and the adapter modules of the
+    enabled providers imported off the event loop. Imported at the first cloud call, the
+    Anthropic SDK (about 1 s of CPU) held the loop: every request in flight stalled with
+    it, and local timeouts fired seconds late."""
+    from llmcontrol.providers import adapter_class
+    from registry.snapshot import aget_snapshot
+
+    try:
+        snapshot = await aget_snapshot()
+        kinds = sorted({p.kind for p in snapshot.providers.values() if p.enabled})
+        await asyncio.to_thread(lambda: [adapter_class(kind) for kind in kinds])
+    except Exception:  # the first requests will do it: never refuse to start for this
+        logger.exception("warming up the routing snapshot and provider adapters failed")
 
 
 def flush_metrics(timeout: float | None = None) -> None:

@@ -7,6 +7,7 @@ a free health check, and raises only ProviderError (classified by ErrorKind).
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from llmcontrol.providers.base import (
@@ -29,30 +30,34 @@ from llmcontrol.providers.base import (
 KINDS = ("ollama", "openai_compatible", "anthropic", "openai", "google")
 
 
+# Each kind's adapter, imported on first use so that importing the package does not import
+# every SDK (the Anthropic SDK alone is about 1 s of CPU and 50 MiB).
+ADAPTERS = {
+    "ollama": ("llmcontrol.providers.ollama", "OllamaAdapter"),
+    "openai": ("llmcontrol.providers.openai_compat", "OpenAICompatibleAdapter"),
+    "openai_compatible": ("llmcontrol.providers.openai_compat", "OpenAICompatibleAdapter"),
+    "anthropic": ("llmcontrol.providers.anthropic_sdk", "AnthropicAdapter"),
+    "google": ("llmcontrol.providers.gemini", "GeminiAdapter"),
+}
+
+
+def adapter_class(kind: str) -> type[Adapter]:
+    """The adapter class for a provider kind, importing its module (and SDK) if need be."""
+    try:
+        module, name = ADAPTERS[kind]
+    except KeyError:
+        raise ValueError(f"unknown provider kind {kind!r}; expected one of "
+                         f"{', '.join(KINDS)}") from None
+    return getattr(import_module(module), name)  # type: ignore[no-any-return]
+
+
 def build_adapter(config: ProviderConfig, **tools: Any) -> Adapter:
     """The adapter for `config.kind`. `tools` (sleep, asleep, random) are for tests."""
-    # Imported here so that importing the package does not import every SDK.
-    if config.kind == "ollama":
-        from llmcontrol.providers.ollama import OllamaAdapter
-
-        return OllamaAdapter(config, **tools)
-    if config.kind in ("openai", "openai_compatible"):
-        from llmcontrol.providers.openai_compat import OpenAICompatibleAdapter
-
-        return OpenAICompatibleAdapter(config, **tools)
-    if config.kind == "anthropic":
-        from llmcontrol.providers.anthropic_sdk import AnthropicAdapter
-
-        return AnthropicAdapter(config, **tools)
-    if config.kind == "google":
-        from llmcontrol.providers.gemini import GeminiAdapter
-
-        return GeminiAdapter(config, **tools)
-    raise ValueError(f"unknown provider kind {config.kind!r}; expected one of {', '.join(KINDS)}")
+    return adapter_class(config.kind)(config, **tools)
 
 
 __all__ = [
-    "KINDS", "RETRYABLE", "Adapter", "ChatRequest", "Completion", "Done", "ErrorKind",
+    "ADAPTERS", "KINDS", "RETRYABLE", "Adapter", "ChatRequest", "Completion", "Done", "ErrorKind",
     "HealthReport", "Message", "ProviderConfig", "ProviderError", "ReasoningDelta",
     "StreamEvent", "TextDelta", "Usage", "build_adapter",
 ]
