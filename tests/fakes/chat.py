@@ -89,7 +89,7 @@ class ChatFake(FakeServer):
             self.send_error(out, problem)
             return
         model, streaming = target
-        self.perform(self.next_behaviour(), request, out, model, streaming)
+        self.perform(self.behaviour_for(request), request, out, model, streaming)
 
     def send_error(self, out: Responder, error: HttpError) -> None:
         body, headers = self.error_response(error)

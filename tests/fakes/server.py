@@ -2,9 +2,10 @@
 
 Each fake runs a stdlib ThreadingHTTPServer on 127.0.0.1, port 0, in a daemon
 thread. Chat requests take the next enqueued behaviour (or `default`, a
-successful reply, when the queue is empty); every request is recorded in
-`requests`. Streams use chunked transfer encoding, as real servers do, so a
-connection cut mid-body is visible to the client as a cut, not as an end.
+successful reply, when the queue is empty), or the next of their own script
+(`enqueue_for`); every request is recorded in `requests`. Streams use chunked
+transfer encoding, as real servers do, so a connection cut mid-body is visible
+to the client as a cut, not as an end.
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
             method=self.command, path=url.path, query=dict(parse_qsl(url.query)),
             headers={k.lower(): v for k, v in self.headers.items()}, body=body, raw=raw,
             at=time.monotonic())
-        fake.served += 1
+        with fake._lock:  # `+=` from many handler threads loses counts without it
+            fake.served += 1
         if fake.record_requests:
             fake.requests.append(request)
         try:
@@ -146,6 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's backlog is 5: twenty callers connecting at once on a loaded machine
+    # overflow it and some get a connection reset, which no real provider sends for that.
+    request_queue_size = 1024
     fake: FakeServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -165,6 +170,7 @@ class FakeServer:
         self.api_key = api_key  # when set, requests without it get the protocol's auth error
         self.models: list[str] = list(self.default_models)
         self._queue: deque[Behaviour] = deque()
+        self._scripts: dict[bytes, deque[Behaviour]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -206,6 +212,21 @@ class FakeServer:
     def next_behaviour(self) -> Behaviour:
         with self._lock:
             return self._queue.popleft() if self._queue else self.default
+
+    def enqueue_for(self, marker: str, *behaviours: Behaviour) -> None:
+        """Behaviours for the requests whose body holds `marker` (a caller's own words),
+        served before the shared queue: concurrent callers each get their own script.
+        No marker may contain another (`[caller 01]`, not `caller-1` and `caller-10`)."""
+        with self._lock:
+            self._scripts.setdefault(marker.encode(), deque()).extend(behaviours)
+
+    def behaviour_for(self, request: RecordedRequest) -> Behaviour:
+        """The request's own scripted behaviour if it has one left, else next_behaviour()."""
+        with self._lock:
+            for marker, script in self._scripts.items():
+                if script and marker in request.raw:
+                    return script.popleft()
+        return self.next_behaviour()
 
     @property
     def pending(self) -> int:
