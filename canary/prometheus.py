@@ -36,7 +36,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from canary import hourly, rollups
-from canary.models import MetricLoss, ProviderHealth, Rollout, RolloutStatus
+from canary.models import MetricLoss, ProviderHealth, RequestMetric, Rollout, RolloutStatus
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 PROBLEMS = {"json_invalid": "json_invalid", "think_leak": "think_leaks",
@@ -87,8 +87,24 @@ class DatabaseCollector(Collector):
             buckets, estimated_sum = _latency_buckets(histograms[(tier, routed_to)])
             latency.add_metric(labels, buckets, estimated_sum)
         yield from (requests, tokens, problems, latency)
+        yield _provider_retries(midnight, created)
         yield _metric_losses(midnight, created)
         yield from _rollout_gauges()
+
+
+def _provider_retries(midnight: datetime, created: float) -> CounterMetricFamily:
+    retries = CounterMetricFamily(
+        "llmcontrol_provider_retries",
+        "Provider retries (after a 429, 5xx or cut) since 00:00 UTC, by provider and model.",
+        labels=["provider", "model"])
+    # Read from the raw rows, not the rollups (which have no provider): the partial index
+    # metric_retried_time holds only the rows with a retry, a few among millions.
+    totals = (RequestMetric.objects.filter(created_at__gte=midnight, retries__gt=0)
+              .values("provider", "model").annotate(total=Sum("retries"))
+              .order_by("provider", "model"))
+    for row in totals:
+        retries.add_metric([row["provider"], row["model"]], row["total"], created=created)
+    return retries
 
 
 def _metric_losses(midnight: datetime, created: float) -> CounterMetricFamily:
