@@ -12,9 +12,11 @@ import string
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+
+MAX_RETRIES = 10  # per provider: past this a burst is better failed over than waited out
 
 ENV_NAME_VALIDATOR = RegexValidator(
     r"^[A-Z_][A-Z0-9_]*$",
@@ -68,7 +70,12 @@ class Provider(models.Model):
         help_text="Per-request timeout. Ollama providers use OLLAMA_TIMEOUT_MS when it is set.",
     )
     max_retries = models.PositiveSmallIntegerField(
-        default=2, help_text="Retries after the first attempt, for retryable errors only."
+        default=2,
+        # Each retry may wait out a Retry-After of up to 30 s; the metric row's count
+        # (and the metrics endpoint) stop at 100.
+        validators=[MaxValueValidator(MAX_RETRIES)],
+        help_text=f"Retries after the first attempt, for retryable errors only (at most "
+                  f"{MAX_RETRIES}).",
     )
     retry_backoff_ms = models.PositiveIntegerField(
         default=500, help_text="Base delay of the exponential backoff (with jitter)."

@@ -197,3 +197,18 @@ def test_the_api_key_field_takes_a_variable_name_not_a_key(admin_client: Client)
     )
     anthropic.refresh_from_db()
     assert anthropic.api_key_env == "ANTHROPIC_API_KEY"
+
+
+def test_provider_retries_are_bounded() -> None:
+    """The metric row's count (and the metrics endpoint) stop at 100; a burst is better
+    failed over than waited out through dozens of Retry-Afters."""
+    from django.core.exceptions import ValidationError
+
+    anthropic = Provider.objects.get(key="anthropic")
+    anthropic.max_retries = 11
+    with pytest.raises(ValidationError) as refused:
+        anthropic.full_clean()
+    assert "max_retries" in refused.value.message_dict
+    assert Provider.objects.get(key="anthropic").max_retries == 2
+    anthropic.max_retries = 10
+    anthropic.full_clean()
