@@ -22,13 +22,19 @@ FIELDS = [f.name for f in RequestMetric._meta.concrete_fields if f.name not in (
 class DatabaseSink:
     def __init__(self, source: str = "") -> None:
         self.source = source
+        # A write failed in a way that leaves its outcome unknown: the connection broke
+        # after COMMIT was sent, before its reply came. The rows may be stored; the
+        # recorder will send them again.
+        self._outcome_unknown = False
 
     def write(self, records: Sequence[MetricRecord]) -> None:
-        rows = [
-            RequestMetric(source=self.source, **{name: getattr(r, name) for name in FIELDS})
-            for r in records
-        ]
         try:
+            if self._outcome_unknown:
+                records = _not_stored(records)
+            rows = [
+                RequestMetric(source=self.source, **{name: getattr(r, name) for name in FIELDS})
+                for r in records
+            ]
             with transaction.atomic():
                 RequestMetric.objects.bulk_create(rows)
                 rollups.add(records)  # same transaction: rollups never disagree with rows
@@ -39,8 +45,10 @@ class DatabaseSink:
             raise RejectedBatch(str(exc).strip().splitlines()[0] if str(exc).strip()
                                 else type(exc).__name__) from exc
         except Exception:
+            self._outcome_unknown = True
             _release_connection()
             raise
+        self._outcome_unknown = False
 
     def report_loss(self, dropped: int, first_at: datetime, last_at: datetime,
                     limit: int) -> None:
@@ -51,6 +59,14 @@ class DatabaseSink:
                                       buffer_limit=limit)
         finally:
             _release_connection()
+
+
+def _not_stored(records: Sequence[MetricRecord]) -> list[MetricRecord]:
+    """The records of a batch sent again that its earlier try did not store. One query,
+    on the request id index; only after a failure, so never on the healthy path."""
+    stored = set(RequestMetric.objects.filter(request_id__in={r.request_id for r in records})
+                 .values_list("request_id", "attempt"))
+    return [r for r in records if (r.request_id, r.attempt) not in stored]
 
 
 def _after_write(records: Sequence[MetricRecord]) -> None:

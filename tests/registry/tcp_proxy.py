@@ -3,6 +3,9 @@
 `cut()`: connections are refused (a server that is down). `stall()`: connections are
 accepted and never answered, open ones are broken (a database behind a partition or a
 dead host behind a pooler: clients wait until their connect timeout).
+`lose_commit_reply(after)`: once, on the first connection that sends `after`, the next
+COMMIT reaches the server but its reply never comes back: the connection breaks (a
+transaction whose client cannot know whether it was stored).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 
 class TcpProxy:
@@ -23,6 +27,8 @@ class TcpProxy:
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self.stalled = False
+        self._lose_after: bytes | None = None
+        self.commit_replies_lost = 0
 
     def start(self) -> None:
         listener = socket.socket()
@@ -66,6 +72,9 @@ class TcpProxy:
                 conn.close()
             self._conns.clear()
 
+    def lose_commit_reply(self, after: bytes) -> None:
+        self._lose_after = after
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -79,14 +88,28 @@ class TcpProxy:
             upstream = socket.create_connection(self.target)
             with self._lock:
                 self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            pair = {"armed": False, "mute": False}
+            for a, b, outbound in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pipe, args=(a, b, outbound, pair),
+                                 daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, outbound: bool,
+              pair: dict[str, bool]) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if outbound and self._lose_after and self._lose_after in data:
+                    self._lose_after, pair["armed"] = None, True
+                elif outbound and pair["armed"] and b"COMMIT" in data:
+                    pair["mute"] = True  # the server commits; its answer is not passed on
+                    sink.sendall(data)
+                    time.sleep(0.5)
+                    self.commit_replies_lost += 1
+                    for conn in (source, sink):
+                        with contextlib.suppress(OSError):
+                            conn.shutdown(socket.SHUT_RDWR)
+                    return
+                if not pair["mute"]:
+                    sink.sendall(data)
         except OSError:
             pass
         finally:
