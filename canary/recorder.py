@@ -20,14 +20,18 @@ FIELDS = [f.name for f in RequestMetric._meta.concrete_fields if f.name not in (
 
 
 class DatabaseSink:
-    def __init__(self, source: str = "") -> None:
-        self.source = source
-        # A write failed in a way that leaves its outcome unknown: the connection broke
-        # after COMMIT was sent, before its reply came. The rows may be stored; the
-        # recorder will send them again.
-        self._outcome_unknown = False
+    """`resent`: the records may have been stored before (a remote client's batch: its
+    reply may have been lost, and the retry may hold more records under a new batch id)."""
 
-    def write(self, records: Sequence[MetricRecord]) -> None:
+    def __init__(self, source: str = "", *, resent: bool = False) -> None:
+        self.source = source
+        # Also set when a write fails in a way that leaves its outcome unknown: the
+        # connection broke after COMMIT was sent, before its reply came. The rows may
+        # be stored; the recorder will send them again.
+        self._outcome_unknown = resent
+
+    def write(self, records: Sequence[MetricRecord]) -> int:
+        """Store the records (those not stored before); how many were."""
         try:
             if self._outcome_unknown:
                 records = _not_stored(records)
@@ -49,6 +53,7 @@ class DatabaseSink:
             _release_connection()
             raise
         self._outcome_unknown = False
+        return len(records)
 
     def report_loss(self, dropped: int, first_at: datetime, last_at: datetime,
                     limit: int) -> None:

@@ -52,6 +52,21 @@ def test_the_same_batch_twice_is_stored_once(api: APIClient) -> None:
     assert ReceivedMetricBatch.objects.get().records == 2
 
 
+def test_records_sent_again_under_a_new_batch_id_are_stored_once(api: APIClient) -> None:
+    """A client whose reply was lost retries with the records queued since: a new id."""
+    from django.db.models import Sum
+
+    from canary.models import MetricRollup
+
+    post(api, "b1", [record(0), record(1)])
+    again = post(api, "b2", [record(0), record(1), record(2), record(2, attempt=1)])
+    assert (again.status_code, again.json()) == (
+        201, {"batch_id": "b2", "stored": 2, "duplicate": False})
+    assert sorted(RequestMetric.objects.values_list("request_id", "attempt")) == [
+        ("req0", 0), ("req1", 0), ("req2", 0), ("req2", 1)]
+    assert MetricRollup.objects.aggregate(n=Sum("requests"))["n"] == 4
+
+
 @pytest.mark.parametrize("bad, field, reason", [
     ({"latency_ms": "fast"}, "latency_ms", "A valid number is required."),
     ({"tier": "gpt"}, "tier", '"gpt" is not a valid choice.'),

@@ -63,7 +63,10 @@ class MetricBatchInputSerializer(serializers.Serializer):
 
 class MetricBatchOutputSerializer(serializers.Serializer):
     batch_id = serializers.CharField()
-    stored = serializers.IntegerField(help_text="Records stored by this request (0 if a repeat).")
+    stored = serializers.IntegerField(
+        help_text="Records stored by this request: 0 for a repeated batch id; records stored "
+                  "before under another batch id (the same request_id and attempt) are "
+                  "skipped.")
     duplicate = serializers.BooleanField(help_text="This batch id had been stored before.")
 
 

@@ -43,7 +43,7 @@ class MetricBatchView(APIView):
         principal: Principal = request.auth
         stored = store_batch(batch_id, records, api_key_id=principal.key_id,
                              source=f"remote:{principal.name}"[:64])
+        duplicate = stored is None
         body = MetricBatchOutputSerializer(
-            {"batch_id": batch_id, "stored": len(records) if stored else 0,
-             "duplicate": not stored}).data
-        return Response(body, status=status.HTTP_201_CREATED if stored else status.HTTP_200_OK)
+            {"batch_id": batch_id, "stored": stored or 0, "duplicate": duplicate}).data
+        return Response(body, status=status.HTTP_200_OK if duplicate else status.HTTP_201_CREATED)
