@@ -7,7 +7,7 @@ from django.urls.converters import StringConverter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from llmcontrol.api.views import registry, rollouts
-from llmcontrol.api.views.metrics import MetricBatchView
+from llmcontrol.api.views.metrics import MetricBatchView, MetricLossView
 from llmcontrol.api.views.routing import RouteView, RoutingTableView
 
 
@@ -28,6 +28,7 @@ v1 = [
     path("route", RouteView.as_view(), name="route"),
     path("routing-table", RoutingTableView.as_view(), name="routing-table"),
     path("metrics", MetricBatchView.as_view(), name="metrics"),
+    path("metric-losses", MetricLossView.as_view(), name="metric-losses"),
     path("rollouts/", rollouts.RolloutListView.as_view(), name="rollout-list"),
     path("rollouts/<name:tier>", rollouts.RolloutDetailView.as_view(), name="rollout-detail"),
     path("rollouts/<name:tier>/history", rollouts.RolloutHistoryView.as_view(),

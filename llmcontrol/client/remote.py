@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 import httpx
 
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 TABLE_PATH = "/api/v1/routing-table"
 METRICS_PATH = "/api/v1/metrics"
+LOSSES_PATH = "/api/v1/metric-losses"
 
 
 class RemoteUnavailable(ConnectionError):
@@ -55,6 +57,22 @@ class HttpMetricSink:
             # The control plane refused what the batch holds: sent again unchanged it
             # would be refused again (the recorder writes the rest without the culprit).
             raise RejectedBatch(f"{response.status_code}: {response.text[:200]}")
+        response.raise_for_status()
+
+    def report_loss(self, dropped: int, first_at: datetime, last_at: datetime,
+                    limit: int) -> None:
+        """The records the buffer could not keep, to the control plane (a MetricLoss row
+        there); raises when it cannot be reached, and the recorder tries again later. A
+        control plane that refuses the report (one older than the endpoint) is not asked
+        again: the loss stays in this process's log (the recorder logs every loss)."""
+        response = self.http.post(LOSSES_PATH, json={
+            "dropped": dropped, "first_dropped_at": first_at.isoformat(),
+            "last_dropped_at": last_at.isoformat(), "buffer_limit": limit})
+        if response.status_code in (400, 404, 405, 413, 422):
+            logger.error("the control plane refused a metric loss report (%s %s): %s "
+                         "dropped record(s) are in this log only", response.status_code,
+                         response.text[:200], dropped)
+            return
         response.raise_for_status()
 
 

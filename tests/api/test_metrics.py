@@ -154,3 +154,36 @@ def test_the_remote_client_sink_posts_what_the_endpoint_accepts(api: APIClient) 
     sink.write(records)
     sink.write(records)  # a retry after a lost reply
     assert RequestMetric.objects.count() == 2
+
+
+LOSS = {"dropped": 3, "first_dropped_at": "2026-05-01T10:00:00Z",
+        "last_dropped_at": "2026-05-01T10:00:30Z", "buffer_limit": 2}
+
+
+def test_a_remote_clients_loss_report_is_a_metric_loss_row(api: APIClient) -> None:
+    from canary.models import MetricLoss
+
+    response = api.post("/api/v1/metric-losses", LOSS, format="json")
+    assert response.status_code == 201
+    loss = MetricLoss.objects.get()
+    assert response.json() == {"id": loss.pk, "source": "remote:billing-service", "dropped": 3}
+    assert (loss.dropped, loss.buffer_limit, loss.first_dropped_at) == (
+        3, 2, datetime(2026, 5, 1, 10, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"dropped": 0}, "dropped"),
+    ({"dropped": "many"}, "dropped"),
+    ({"last_dropped_at": "2026-05-01T09:00:00Z"}, "last_dropped_at"),
+    ({"first_dropped_at": "yesterday"}, "first_dropped_at"),
+    ({"buffer_limit": -1}, "buffer_limit"),
+    ({"droped": 3}, "droped"),
+])
+def test_a_bad_loss_report_is_refused_naming_the_field(api: APIClient, changes: dict,
+                                                       field: str) -> None:
+    from canary.models import MetricLoss
+
+    response = api.post("/api/v1/metric-losses", {**LOSS, **changes}, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not MetricLoss.objects.exists()

@@ -3,19 +3,12 @@ to the fake providers, for driving the gateway with the official OpenAI SDK."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from canary.models import RequestMetric
@@ -29,6 +22,7 @@ from tests.live import (  # noqa: F401 - re-exported for the gateway tests
     start_server,
     stop_server,
 )
+
 
 @pytest.fixture(scope="session")
 def gateway_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:

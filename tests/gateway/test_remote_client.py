@@ -49,3 +49,41 @@ def test_the_table_the_remote_client_reads_is_revalidated_with_its_etag(
     first = backend.snapshot()
     assert backend.snapshot() is first  # 304: the same table object is kept
     assert first.by_ref["ollama/qwen3-coder:30b"].is_local
+
+
+@pytest.mark.usefixtures("gateway_registry")
+def test_a_remote_client_reports_what_its_full_buffer_dropped(
+    gateway_server: LiveServer, gateway_key: str
+) -> None:
+    """The control plane unreachable, the client's buffer full: the records it could not
+    keep become a MetricLoss row on the control plane once it is back, never silent."""
+    from datetime import UTC, datetime
+    from urllib.parse import urlsplit
+
+    from canary.models import MetricLoss
+    from llmcontrol.client.metrics import MetricRecord, new_request_id
+    from llmcontrol.client.remote import RemoteBackend
+    from tests.registry.tcp_proxy import TcpProxy
+
+    proxy = TcpProxy(urlsplit(gateway_server.url).port or 80)
+    backend = RemoteBackend(f"http://127.0.0.1:{proxy.port}", gateway_key, timeout=2,
+                            max_buffer=2)
+    sent = [MetricRecord(request_id=new_request_id(), attempt=0, tier="haiku",
+                         provider="ollama", model="qwen3-coder:30b", routed_to="local",
+                         bucket=1, stage=100, success=True, latency_ms=10.0,
+                         created_at=datetime.now(UTC)) for _ in range(5)]
+    for record in sent:  # the proxy is not listening yet: the control plane is away
+        backend.record(record)
+    assert backend.flush(timeout=0.5) is False
+    proxy.start()
+    try:
+        assert backend.flush(timeout=20)
+    finally:
+        proxy.cut()
+    ids = [r.request_id for r in sent]
+    assert sorted(RequestMetric.objects.filter(request_id__in=ids)
+                  .values_list("request_id", flat=True)) == sorted(ids[:2])
+    loss = MetricLoss.objects.get()
+    assert (loss.source, loss.dropped, loss.buffer_limit) == ("remote:gateway-tests", 3, 2)
+    assert (loss.first_dropped_at, loss.last_dropped_at) == (sent[2].created_at,
+                                                             sent[4].created_at)

@@ -78,3 +78,28 @@ class MetricBatchErrorSerializer(serializers.Serializer):
     index = serializers.IntegerField(allow_null=True, required=False,
                                      help_text="The first bad record (null: the batch itself).")
     errors = serializers.JSONField(required=False, help_text="That record's errors, by field.")
+
+
+class MetricLossInputSerializer(serializers.Serializer):
+    """Records a remote client's buffer could not keep (the control plane was unreachable
+    and METRICS_MAX_BUFFER full): reported once it is reachable again, never silent."""
+
+    dropped = serializers.IntegerField(min_value=1, max_value=2**62)
+    first_dropped_at = serializers.DateTimeField()
+    last_dropped_at = serializers.DateTimeField()
+    buffer_limit = serializers.IntegerField(min_value=0, max_value=MAX_POSITIVE_INT)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        if attrs["last_dropped_at"] < attrs["first_dropped_at"]:
+            raise serializers.ValidationError(
+                {"last_dropped_at": ["Must not be before first_dropped_at."]})
+        return attrs
+
+
+class MetricLossOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+    dropped = serializers.IntegerField()

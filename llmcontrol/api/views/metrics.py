@@ -1,4 +1,5 @@
-"""POST /api/v1/metrics: remote clients' metric batches."""
+"""POST /api/v1/metrics: remote clients' metric batches; POST /api/v1/metric-losses: the
+records a remote client had to drop."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from canary.models import MetricLoss
 from llmcontrol.api.batches import store_batch
 from llmcontrol.api.errors import BatchRejected
 from llmcontrol.api.keys import Principal
@@ -15,6 +17,8 @@ from llmcontrol.api.serializers.metrics import (
     MetricBatchErrorSerializer,
     MetricBatchInputSerializer,
     MetricBatchOutputSerializer,
+    MetricLossInputSerializer,
+    MetricLossOutputSerializer,
 )
 from llmcontrol.client.metrics import MetricRecord
 
@@ -47,3 +51,24 @@ class MetricBatchView(APIView):
         body = MetricBatchOutputSerializer(
             {"batch_id": batch_id, "stored": stored or 0, "duplicate": duplicate}).data
         return Response(body, status=status.HTTP_200_OK if duplicate else status.HTTP_201_CREATED)
+
+
+class MetricLossView(APIView):
+    throttle_scope = "metrics"
+
+    @extend_schema(
+        summary="Report metric records a remote client dropped",
+        description="A remote client whose buffer (METRICS_MAX_BUFFER) overflowed while this "
+                    "control plane was unreachable reports how many records it dropped and "
+                    "when, once it can: a MetricLoss row (admin, control room, Prometheus) "
+                    "with source remote:<key name>.",
+        request=MetricLossInputSerializer,
+        responses={201: MetricLossOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = MetricLossInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        principal: Principal = request.auth
+        loss = MetricLoss.objects.create(source=f"remote:{principal.name}"[:64],
+                                         **serializer.validated_data)
+        return Response(MetricLossOutputSerializer(loss).data, status=status.HTTP_201_CREATED)
