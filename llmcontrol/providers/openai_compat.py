@@ -92,8 +92,17 @@ class OpenAICompatibleAdapter(HttpAdapter):
 
 
 class OpenAIDecoder:
+    def __init__(self) -> None:
+        self.finished = False  # a finish_reason arrived
+
     def feed(self, event: str | None, data: Any) -> list[Piece]:
         if data is DONE:
+            if not self.finished:
+                # Every server sends one before [DONE]; llama.cpp's server, interrupted by
+                # another request, sent [DONE] alone: a cut answer that looked complete.
+                raise WireError(ErrorKind.INVALID_RESPONSE,
+                                "stream ended with [DONE] but no finish_reason: the answer "
+                                "may be cut short (truncated)")
             return [End()]
         if data is None:
             return []
@@ -108,6 +117,7 @@ class OpenAIDecoder:
             if content := as_text(delta.get("content")):
                 pieces.append(Text(content))
             if choice.get("finish_reason"):
+                self.finished = True
                 pieces.append(Meta(finish_reason=choice["finish_reason"]))
         if usage := data.get("usage"):  # the include_usage chunk (vLLM sends null elsewhere)
             pieces.append(Meta(input_tokens=usage["prompt_tokens"],

@@ -74,6 +74,9 @@ class Truncated:
     A non-streamed request gets its JSON body cut in half."""
 
     chunks: list[str] = field(default_factory=lambda: ["partial "])
+    # OpenAI protocol only: then `data: [DONE]`, with no finish_reason ever sent (what
+    # llama.cpp's server did to a stream when another request interrupted it).
+    done_marker: bool = False
 
 
 @dataclass

@@ -138,7 +138,9 @@ class ChatFake(FakeServer):
         elif isinstance(behaviour, Truncated):
             if streaming:
                 self._partial(out, encoder, behaviour.chunks)
-                out.end_stream()  # a clean end of body, but no end marker
+                if behaviour.done_marker:
+                    out.frames(encoder.done())  # type: ignore[attr-defined]
+                out.end_stream()  # a clean end of body, but no end marker (or no finish)
             else:
                 full = json.dumps(self.reply_body(model, Reply(), request))
                 out.send(200, full[: len(full) // 2])

@@ -39,6 +39,9 @@ class SseChunkEncoder(Encoder):
             frames.append(self._chunk([], usage=usage(reply)))
         return [*frames, b"data: [DONE]\n\n"]
 
+    def done(self) -> list[bytes]:
+        return [b"data: [DONE]\n\n"]
+
     def error(self, message: str, error_type: str | None) -> list[bytes]:
         return [sse({"error": {"message": message, "type": error_type or "server_error",
                                "param": None, "code": None}})]

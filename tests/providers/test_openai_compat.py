@@ -138,3 +138,19 @@ def test_base_url_with_v1_is_not_doubled(fake_openai: FakeOpenAI, build: BuildAd
     build(fake_openai, base_url=f"{fake_openai.url}/v1").complete("m", ask())
 
     assert fake_openai.chat_requests()[0].path == "/v1/chat/completions"
+
+
+def test_a_stream_ending_done_without_a_finish_reason_is_truncated(
+    fake_openai: FakeOpenAI, build: BuildAdapter
+) -> None:
+    """llama.cpp's server interrupted by another request ended the stream in progress with
+    [DONE] alone: a cut answer that would have read as complete."""
+    from tests.fakes.behaviours import Truncated
+
+    fake_openai.enqueue(Truncated(["Hel", "lo"], done_marker=True))
+
+    events, error = drain(build(fake_openai).stream("smollm2", ask()))
+
+    assert texts(events) == ["Hel", "lo"]
+    assert error is not None and (error.kind, error.partial) == (ErrorKind.INVALID_RESPONSE, True)
+    assert "no finish_reason" in error.message
