@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import logging
 from typing import Any
@@ -166,6 +167,10 @@ async def warm_up() -> None:
         await asyncio.to_thread(lambda: [adapter_class(kind) for kind in kinds])
     except Exception:  # the first requests will do it: never refuse to start for this
         logger.exception("warming up the routing snapshot and provider adapters failed")
+    # What was just imported lives as long as the process: out of the cyclic collector's
+    # scans, like the rest of Django (see llmcontrol.asgi).
+    gc.collect()
+    gc.freeze()
 
 
 def flush_metrics(timeout: float | None = None) -> None:
