@@ -7,6 +7,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmcontrol.settings")
 
 django_application = get_asgi_application()
 
+from llmcontrol.checks import require_secret_key  # noqa: E402 - after Django is set up
+
+require_secret_key()
+
 # After Django is set up: the gateway's paths skip the middleware stack (see there why).
 from llmcontrol.chunked import with_content_length  # noqa: E402
 from llmcontrol.gateway.asgi import with_gateway  # noqa: E402

@@ -6,8 +6,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 from llmcontrol.switches import ConfigError, read_switches
+
+
+def require_secret_key() -> None:
+    """The web server's entry points call this: without SECRET_KEY (and DEBUG off) it
+    refuses to start, naming the variable, rather than failing at the first signed
+    cookie. Commands that sign nothing (makemigrations, migrate) do not need one."""
+    try:
+        settings.SECRET_KEY  # noqa: B018 - Django raises when it is empty
+    except ImproperlyConfigured:
+        raise ConfigError("SECRET_KEY is required when DEBUG is off (set DEBUG=true for "
+                          "development)") from None
 
 
 @register(Tags.security, deploy=False)
@@ -32,7 +44,11 @@ def check_dangerous_settings(app_configs: Any = None, **kwargs: Any) -> list[War
                 id="llmcontrol.W002",
             )
         )
-    if settings.SECRET_KEY == DEV_SECRET_KEY and not settings.DEBUG:
+    try:
+        secret_key = settings.SECRET_KEY
+    except ImproperlyConfigured:  # none set: the web server refuses to start (above)
+        secret_key = ""
+    if secret_key == DEV_SECRET_KEY and not settings.DEBUG:
         found.append(
             Warning("The development SECRET_KEY is in use.", id="llmcontrol.W003")
         )

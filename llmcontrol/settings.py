@@ -21,13 +21,10 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env_bool("DEBUG", default=False)
 
 DEV_SECRET_KEY = "django-insecure-llmcontrol-development-only"
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ConfigError(
-            "SECRET_KEY is required when DEBUG is off (set DEBUG=true for development)"
-        )
-    SECRET_KEY = DEV_SECRET_KEY
+# Empty when DEBUG is off and none is set: the web server refuses to start then
+# (llmcontrol.checks.require_secret_key), while commands that sign nothing
+# (makemigrations, migrate) still run.
+SECRET_KEY = env.str("SECRET_KEY", default="") or (DEV_SECRET_KEY if DEBUG else "")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -24,10 +24,21 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_secret_key_is_required_when_debug_is_off() -> None:
-    result = run_python("import llmcontrol.settings", DEBUG="false")
+@pytest.mark.parametrize("server", ["llmcontrol.asgi", "llmcontrol.wsgi"])
+def test_the_web_server_refuses_to_start_without_secret_key(server: str) -> None:
+    result = run_python(f"import {server}", DEBUG="false")
     assert result.returncode != 0
     assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_commands_that_sign_nothing_run_without_secret_key() -> None:
+    """A CI job checking migrations has no secret to give."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=ROOT,
+        env={**clean, "DEBUG": "false"}, capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout.strip()) == (0, "No changes detected"), (
+        result.stderr[-2000:])
 
 
 def test_a_bad_debug_value_is_an_error() -> None:

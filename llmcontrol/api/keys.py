@@ -84,13 +84,7 @@ class KeyCache:
             return None
         stored = self._fresh(prefix)
         if stored is _MISSING:
-            # One load at a time: when a burst of requests arrives with a cold cache, each
-            # in its own thread, the first queries and the others find its result (rather
-            # than each opening a database connection of its own).
-            with self._load_lock:
-                stored = self._fresh(prefix)
-                if stored is _MISSING:
-                    stored = self._load(prefix)
+            stored = self._load_once(prefix)
         principal = self._check(raw, stored)  # type: ignore[arg-type]
         if principal is not None and self._touch_due(principal.key_id):
             self._touch(principal.key_id)
@@ -123,7 +117,7 @@ class KeyCache:
         reload = self._reloads.get(prefix)
         if reload is None or reload.done() or reload.get_loop() is not loop:
             reload = asyncio.ensure_future(
-                sync_to_async(_as_one_request(self._reload))(prefix))
+                sync_to_async(_as_one_request(self._load_once))(prefix))
             self._reloads[prefix] = reload
             reload.add_done_callback(lambda done: self._forget_reload(prefix, done))
         try:
@@ -137,7 +131,10 @@ class KeyCache:
         if not done.cancelled():
             done.exception()  # retrieved: a failure is already logged by _load
 
-    def _reload(self, prefix: str) -> _Stored | None:
+    def _load_once(self, prefix: str) -> _Stored | None:
+        """One load at a time: when a burst of requests arrives with a cold cache, each in
+        its own thread, the first queries and the others find its result (rather than
+        each opening a database connection of its own)."""
         with self._load_lock:
             stored = self._fresh(prefix)
             return self._load(prefix) if stored is _MISSING else stored  # type: ignore[return-value]

@@ -67,8 +67,9 @@ class MetricRecord:
 
 
 class MetricSink(Protocol):
-    def write(self, records: Sequence[MetricRecord]) -> None:
-        """Store the batch whole, or raise and store none of it."""
+    def write(self, records: Sequence[MetricRecord]) -> int | None:
+        """Store the batch whole, or raise and store none of it. May return how many
+        records were new (a sink that skips records it already holds)."""
 
     # Optional: `report_loss(dropped, first_at, last_at, limit)` stores the news that
     # `dropped` records were refused between those times (the buffer held `limit`).

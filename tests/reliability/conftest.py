@@ -11,12 +11,14 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.live import ROOT, server_environment
+from tests.live import ROOT, database_url, server_environment
+from tests.registry.tcp_proxy import TcpProxy
 from tests.reliability.postgres import PrivatePostgres
 
 
@@ -38,6 +40,25 @@ def replica_env() -> dict[str, str]:
     1 s, metrics flushed every 0.5 s (the defaults), on the test database."""
     return server_environment(REGISTRY_POLL_INTERVAL="0.5", REGISTRY_SNAPSHOT_TTL="300",
                               API_KEY_CACHE_SECONDS="1", METRICS_FLUSH_INTERVAL="0.5")
+
+
+@dataclass
+class ProxiedDatabase:
+    """The test database behind a TcpProxy the test can stall, cut or make lose a reply."""
+
+    proxy: TcpProxy
+    url: str  # DATABASE_URL for a replica, through the proxy
+
+
+@pytest.fixture
+def proxied_database(transactional_db: None) -> Iterator[ProxiedDatabase]:
+    from django.db import connection
+
+    proxy = TcpProxy(int(connection.settings_dict["PORT"] or 5432))
+    proxy.start()
+    settings = {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": proxy.port}
+    yield ProxiedDatabase(proxy, database_url(settings))
+    proxy.cut()
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from django.db import connection
 
 from canary.models import RequestMetric
-from tests.live import database_url, server_environment, start_replica, wait_for
-from tests.registry.tcp_proxy import TcpProxy
+from tests.live import server_environment, start_replica, wait_for
+from tests.reliability.conftest import ProxiedDatabase
 from tests.reliability.wiring import wire
 
 CONNECT_TIMEOUT_S = 3
@@ -31,13 +30,12 @@ def ask(client: httpx.Client, key: str, i: int) -> httpx.Response:
 
 
 def test_a_hanging_database_does_not_hold_requests(
-    transactional_db: None, api_key: str, fake_ollama: Any, fake_anthropic: Any, workdir: Path
+    proxied_database: ProxiedDatabase, api_key: str, fake_ollama: Any, fake_anthropic: Any,
+    workdir: Path
 ) -> None:
     wire(anthropic=fake_anthropic.url, ollama=fake_ollama.url, stage=100)
-    proxy = TcpProxy(int(connection.settings_dict["PORT"] or 5432))
-    proxy.start()
-    settings = {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": proxy.port}
-    env = server_environment(database=database_url(settings), REGISTRY_POLL_INTERVAL="0.5",
+    proxy = proxied_database.proxy
+    env = server_environment(database=proxied_database.url, REGISTRY_POLL_INTERVAL="0.5",
                              REGISTRY_SNAPSHOT_TTL="300", API_KEY_CACHE_SECONDS="1",
                              METRICS_FLUSH_INTERVAL="0.5",
                              DB_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT_S))
@@ -71,4 +69,3 @@ def test_a_hanging_database_does_not_hold_requests(
         assert rows == answered
     finally:
         replica.terminate()
-        proxy.cut()

@@ -8,25 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from django.db import connection
 from django.db.models import Count, Sum
 
 from canary.models import MetricRollup, RequestMetric
-from tests.live import database_url, server_environment, start_replica, wait_for
-from tests.registry.tcp_proxy import TcpProxy
+from tests.live import server_environment, start_replica, wait_for
+from tests.reliability.conftest import ProxiedDatabase
 from tests.reliability.wiring import wire
 
 CALLS = 12
 
 
 def test_a_batch_stored_without_its_reply_is_not_written_twice(
-    transactional_db: None, api_key: str, fake_ollama: Any, fake_anthropic: Any, workdir: Path
+    proxied_database: ProxiedDatabase, api_key: str, fake_ollama: Any, fake_anthropic: Any,
+    workdir: Path
 ) -> None:
     wire(anthropic=fake_anthropic.url, ollama=fake_ollama.url, stage=100)
-    proxy = TcpProxy(int(connection.settings_dict["PORT"] or 5432))
-    proxy.start()
-    settings = {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": proxy.port}
-    env = server_environment(database=database_url(settings), METRICS_FLUSH_INTERVAL="0.3")
+    proxy = proxied_database.proxy
+    env = server_environment(database=proxied_database.url, METRICS_FLUSH_INTERVAL="0.3")
     replica = start_replica(env, workdir)
     try:
         with httpx.Client(base_url=replica.url, timeout=30) as client:
@@ -58,4 +56,3 @@ def test_a_batch_stored_without_its_reply_is_not_written_twice(
         assert MetricRollup.objects.aggregate(n=Sum("requests"))["n"] == CALLS + 1
     finally:
         replica.terminate()
-        proxy.cut()

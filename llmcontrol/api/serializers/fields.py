@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rest_framework import serializers
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from llmcontrol.gateway.requests import UNPRINTABLE
 
 
 class LabelField(serializers.CharField):
@@ -16,7 +15,7 @@ class LabelField(serializers.CharField):
 
     def to_internal_value(self, data: Any) -> str:
         value: str = super().to_internal_value(data)
-        if "\x00" not in value and CONTROL_CHARACTERS.search(value):
+        if "\x00" not in value and UNPRINTABLE.search(value):
             # (A NUL is refused by DRF's own validator, with its own message.)
             raise serializers.ValidationError("Control characters are not allowed.")
         return value
